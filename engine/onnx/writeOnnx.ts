@@ -1,0 +1,66 @@
+// Encodes a model back to ONNX bytes and writes it atomically. Every field that onnx-proto knows is
+// kept as read; tensors can be moved to an external data file (needed beyond protobuf's 2 GB).
+import * as path from 'node:path';
+import { writeFileAtomic } from '../io/atomicWrite';
+import type { ConstantMap } from './constants';
+import { StoredTensor } from './constTensor';
+import { onnx } from './proto';
+
+/** Options for writing a model. */
+export interface WriteOnnxOptions {
+  /** Store initializers of at least this many bytes in `<file>.data` beside the model. */
+  readonly externalDataMinBytes?: number;
+  /** Constants of the model being written, needed when its initializers use external data. */
+  readonly constants?: ConstantMap;
+  /** A path that must not be overwritten (the input model). */
+  readonly protectedPath?: string;
+}
+
+/** Encodes a model to ONNX bytes (initializers with external data are written as they are). */
+export function encodeOnnx(model: onnx.IModelProto): Uint8Array {
+  return onnx.ModelProto.encode(model).finish();
+}
+
+/** Writes a model to `filePath` (and its external data file when asked or needed), atomically. */
+export function writeOnnxFile(model: onnx.IModelProto, filePath: string, options: WriteOnnxOptions = {}): void {
+  const graph = model.graph;
+  const needsExternal = (graph?.initializer ?? []).some((t) => t.dataLocation === onnx.TensorProto.DataLocation.EXTERNAL);
+  if (!graph || (options.externalDataMinBytes === undefined && !needsExternal)) {
+    writeFileAtomic(filePath, [encodeOnnx(model)], options.protectedPath);
+    return;
+  }
+  const dataFileName = `${path.basename(filePath)}.data`;
+  const chunks: Uint8Array[] = [];
+  let offset = 0;
+  const minBytes = options.externalDataMinBytes ?? Infinity;
+  const initializer = (graph.initializer ?? []).map((tensor) => {
+    const wasExternal = tensor.dataLocation === onnx.TensorProto.DataLocation.EXTERNAL;
+    const raw = wasExternal ? externalBytes(tensor, options.constants) : tensor.rawData;
+    if (!raw || (!wasExternal && raw.length < minBytes)) return tensor;
+    const padding = (64 - (offset % 64)) % 64; // aligned, as onnx's writer does, so readers can map it
+    if (padding) chunks.push(new Uint8Array(padding));
+    offset += padding;
+    chunks.push(raw);
+    const moved: onnx.ITensorProto = {
+      ...tensor,
+      rawData: new Uint8Array(0),
+      dataLocation: onnx.TensorProto.DataLocation.EXTERNAL,
+      externalData: [
+        { key: 'location', value: dataFileName },
+        { key: 'offset', value: String(offset) },
+        { key: 'length', value: String(raw.length) },
+      ],
+    };
+    offset += raw.length;
+    return moved;
+  });
+  writeFileAtomic(path.join(path.dirname(filePath), dataFileName), chunks, options.protectedPath);
+  writeFileAtomic(filePath, [encodeOnnx({ ...model, graph: { ...graph, initializer } })], options.protectedPath);
+}
+
+function externalBytes(tensor: onnx.ITensorProto, constants: ConstantMap | undefined): Uint8Array {
+  const stored = constants?.get(tensor.name ?? '');
+  const bytes = stored instanceof StoredTensor ? stored.storedBytes() : undefined;
+  if (!bytes) throw new Error(`writeOnnxFile: the model's constants are needed to copy external tensor '${tensor.name ?? ''}'`);
+  return bytes;
+}

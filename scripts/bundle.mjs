@@ -1,0 +1,26 @@
+// Bundles the extension host code, the engine worker, the CLI and the webview with esbuild.
+// Type-checking is `tsc -b`; this only bundles. Native modules stay external and ship in node_modules.
+import * as esbuild from 'esbuild';
+import { existsSync } from 'node:fs';
+
+const production = process.argv.includes('--production');
+const common = {
+  bundle: true,
+  sourcemap: !production,
+  minify: production,
+  logLevel: 'warning',
+  platform: 'node',
+  format: 'cjs',
+  target: 'node20',
+  external: ['vscode', 'onnxruntime-node', '@tensorflow/tfjs-node'],
+};
+
+const entries = [
+  { entryPoints: ['extension/extension.ts'], outfile: 'dist/extension.js' },
+  { entryPoints: ['engine/worker/workerMain.ts'], outfile: 'dist/worker.js' },
+  { entryPoints: ['engine/cli/main.ts'], outfile: 'dist/cli.js' },
+];
+if (existsSync('webview/main.ts')) {
+  entries.push({ entryPoints: ['webview/main.ts'], outfile: 'dist/webview.js', platform: 'browser', format: 'iife', target: 'es2022' });
+}
+await Promise.all(entries.filter((e) => existsSync(e.entryPoints[0])).map((e) => esbuild.build({ ...common, ...e })));

@@ -1,0 +1,253 @@
+#!/usr/bin/env node
+// Runs the integration suite (out/test/integration/index.js) inside a real VS Code: code-server
+// driven by headless Chromium through playwright-core, as described in shared/docs/VSCODE-TESTS.md.
+// `npm run test:integration` runs it after `npm run build`. Exit code: the suite's (0 = all passed);
+// 1 on failures, 124 on timeout, 2 when the harness itself fails.
+// Env: HALOC_EXTENSION_PATH, HALOC_EXTENSION_TESTS_PATH (override what is tested), HALOC_TEST_TIMEOUT_S
+// (default 360), HALOC_SCREENSHOT=1 (save media/screenshot-models-view.png after a pass),
+// HALOC_CHROMIUM (default /usr/bin/chromium), HALOC_VERBOSE=1 (all page console and code-server output),
+// HALOC_KEEP_TMP=1 (keep the temp folder), HALOC_VSCODE_TEST_CACHE (see installCodeServer.mjs).
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as util from 'node:util';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { ensureCodeServer } from './installCodeServer.mjs';
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const log = (msg) => console.log(`[run-in-code-server] ${msg}`);
+const secs = (t0) => `${((Date.now() - t0) / 1000).toFixed(1)} s`;
+
+/** Folder of the shared test models (../shared/models beside the clone). */
+export const modelsDir = path.resolve(repoRoot, '..', 'shared', 'models');
+
+/** Creates `<parent>/workspace` with the test models (see extension.test.ts); returns its path, or null without models. */
+export function prepareWorkspace(parent) {
+  if (!fs.existsSync(modelsDir)) return null;
+  const ws = path.join(parent, 'workspace');
+  fs.mkdirSync(path.join(ws, 'nested'), { recursive: true });
+  fs.copyFileSync(path.join(modelsDir, 'resnet20-cifar10.onnx'), path.join(ws, 'resnet20-cifar10.onnx'));
+  fs.copyFileSync(path.join(modelsDir, 'mnist-8.onnx'), path.join(ws, 'mnist-8.onnx'));
+  fs.copyFileSync(path.join(modelsDir, 'mnist-8.onnx'), path.join(ws, 'nested', 'small.onnx'));
+  return ws;
+}
+
+// A free TCP port on the loopback interface.
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+// Kills a process group that we started (its leader's pid); ignores one already gone.
+function killGroup(pid, signal = 'SIGKILL') {
+  if (!pid) return;
+  try { process.kill(-pid, signal); } catch { /* already exited */ }
+}
+
+// Polls code-server's /healthz until it answers, the process exits, or the deadline passes.
+async function waitForServer(url, child, deadline) {
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`code-server exited early with code ${child.exitCode}`);
+    try {
+      if ((await fetch(`${url}/healthz`)).ok) return;
+    } catch { /* not listening yet */ }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error('code-server did not start listening in time');
+}
+
+// Workbench chatter on the page console (the suite's output arrives there as INFO logs too).
+const NOISE = /^\[[\w .:-]+\]|^(Resolving|Resolved) connection token|^Creating a socket|^Updating additional builtin extensions/;
+
+// A console message as { level, text }: the workbench logs as ('%c INFO', css, format, ...args).
+async function consoleEntry(msg) {
+  let args;
+  try {
+    args = await Promise.all(msg.args().map((a) => a.jsonValue()));
+  } catch {
+    return { level: msg.type(), text: msg.text() };
+  }
+  if (typeof args[0] === 'string' && args[0].startsWith('%c')) {
+    return { level: args[0].slice(2).trim(), text: util.format(...args.slice(2)) };
+  }
+  return { level: msg.type(), text: util.format(...args) };
+}
+
+// After a pass: opens the workbench with the extension (no tests), shows the HALOC view, saves a screenshot.
+async function screenshot(browser, base, folder, extUri, file) {
+  const payload = JSON.stringify([['extensionDevelopmentPath', extUri]]);
+  const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  try {
+    const page = await ctx.newPage();
+    await page.goto(`${base}/?folder=${encodeURIComponent(folder)}&payload=${encodeURIComponent(payload)}`);
+    await page.locator('.monaco-workbench .activitybar').waitFor({ timeout: 60000 });
+    const icon = page.locator('.activitybar [aria-label^="HALOC"]').first();
+    try {
+      await icon.waitFor({ timeout: 30000 });
+      await icon.click();
+    } catch {
+      log('HALOC activity-bar icon not found; using the command palette');
+      await page.keyboard.press('F1');
+      await page.keyboard.type('View: Show HALOC');
+      await page.keyboard.press('Enter');
+    }
+    const row = page.locator('.monaco-list-row', { hasText: 'resnet20-cifar10.onnx' }).first();
+    await row.waitFor({ timeout: 60000 });
+    await row.click(); // expands the model to show its layers
+    await page.waitForTimeout(3000);
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    await page.screenshot({ path: file });
+    log(`screenshot saved: ${file}`);
+  } finally {
+    await ctx.close().catch(() => {});
+  }
+}
+
+/** Runs the suite once; resolves with the process exit code. */
+export async function main() {
+  const env = process.env;
+  const extensionPath = path.resolve(env.HALOC_EXTENSION_PATH || repoRoot);
+  const testsPath = path.resolve(env.HALOC_EXTENSION_TESTS_PATH || path.join(repoRoot, 'out', 'test', 'integration', 'index.js'));
+  const timeoutMs = Number(env.HALOC_TEST_TIMEOUT_S || 360) * 1000;
+  const verbose = env.HALOC_VERBOSE === '1';
+  if (!fs.existsSync(modelsDir)) {
+    log(`skipped: ../shared/models not found (looked for ${modelsDir})`);
+    return 0;
+  }
+  if (!fs.existsSync(testsPath)) {
+    log(`FAILED: ${testsPath} does not exist; run \`npm run build\` first`);
+    return 2;
+  }
+
+  let t0 = Date.now();
+  let installed;
+  try {
+    installed = ensureCodeServer();
+  } catch (e) {
+    log(`FAILED to install code-server: ${e instanceof Error ? e.message : String(e)}`);
+    return 2;
+  }
+  const { node, codeServerEntry } = installed;
+  log(`code-server ready (${secs(t0)})`);
+
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'haloc-it-'));
+  const workspace = prepareWorkspace(tmp);
+  for (const d of ['user-data', 'extensions']) fs.mkdirSync(path.join(tmp, d));
+  fs.writeFileSync(path.join(tmp, 'config.yaml'), 'auth: none\n');
+  const serverLog = fs.openSync(path.join(tmp, 'code-server.log'), 'a');
+
+  let server; let chromiumPid; let browser; let failed = true; // harness failure: show code-server's log
+  const cleanup = async () => {
+    if (failed && !verbose) {
+      const lines = fs.readFileSync(path.join(tmp, 'code-server.log'), 'utf8').trimEnd().split('\n');
+      log(`last lines of code-server's log:\n${lines.slice(-25).join('\n')}`);
+    }
+    await browser?.close().catch(() => {});
+    killGroup(chromiumPid);
+    killGroup(server?.pid, 'SIGTERM');
+    await new Promise((r) => setTimeout(r, 500));
+    killGroup(server?.pid);
+    if (env.HALOC_KEEP_TMP === '1') log(`kept ${tmp}`);
+    else fs.rmSync(tmp, { recursive: true, force: true });
+  };
+  const onSignal = (sig) => { log(`${sig}: stopping`); cleanup().finally(() => process.exit(130)); };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+
+  try {
+    const deadline = Date.now() + timeoutMs;
+    const port = await freePort();
+    const base = `http://127.0.0.1:${port}`;
+    t0 = Date.now();
+    server = spawn(node, [codeServerEntry, '--auth', 'none', '--bind-addr', `127.0.0.1:${port}`,
+      '--config', path.join(tmp, 'config.yaml'),
+      '--user-data-dir', path.join(tmp, 'user-data'), '--extensions-dir', path.join(tmp, 'extensions'),
+      '--disable-telemetry', '--disable-update-check', '--disable-workspace-trust',
+      '--disable-getting-started-override', '--vscode-option', 'enable-smoke-test-driver'], {
+      detached: true, // own process group, so that its extension host and pty host die with it
+      stdio: ['ignore', verbose ? 'inherit' : serverLog, verbose ? 'inherit' : serverLog],
+      // HALOC_TEST_WORKSPACE reaches the suite (the extension host inherits this environment);
+      // XDG_* keep code-server's own logs out of ~/.local/share and ~/.config.
+      env: { ...env, HALOC_TEST_WORKSPACE: workspace, XDG_DATA_HOME: path.join(tmp, 'xdg'), XDG_CONFIG_HOME: path.join(tmp, 'xdg') },
+    });
+    await waitForServer(base, server, deadline);
+    log(`code-server listening on ${base} (${secs(t0)})`);
+
+    // Imported lazily so that a skipped run needs no playwright-core.
+    const { chromium } = await import('playwright-core');
+    const browserServer = await chromium.launchServer({
+      executablePath: env.HALOC_CHROMIUM || '/usr/bin/chromium',
+      headless: true, // adds --headless; playwright also gives it a fresh, empty profile
+      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+        '--disable-component-update', '--disable-sync'],
+    });
+    chromiumPid = browserServer.process().pid;
+    browser = await chromium.connect(browserServer.wsEndpoint());
+    const page = await (await browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
+
+    let settle;
+    const exited = new Promise((resolve) => { settle = resolve; });
+    await page.exposeFunction('codeAutomationExit', (code) => settle({ code: Number(code) }));
+    let printing = Promise.resolve(); // keeps the console output in order
+    page.on('console', (msg) => {
+      printing = printing.then(() => consoleEntry(msg)).then(({ level, text }) => {
+        if (verbose) console.log(`[${level}] ${text}`);
+        else if (level === 'INFO' && !NOISE.test(text)) console.log(text); // mocha and the tests' console.log
+        else if (level === 'ERR' && /haloc/i.test(text)) console.log(`[${level}] ${text}`); // e.g. activation errors
+      }, () => {});
+    });
+    page.on('pageerror', (e) => verbose && console.log(`[page error] ${e.message}`));
+    page.on('close', () => settle({ error: 'the page closed before codeAutomationExit' }));
+    server.once('exit', (c) => settle({ error: `code-server exited with code ${c} during the run` }));
+    const timer = setTimeout(() => settle({ timeout: true }), Math.max(0, deadline - Date.now()));
+
+    const rootUri = (p) => `vscode-remote://127.0.0.1:${port}${encodeURI(p)}`;
+    const payload = JSON.stringify([['extensionDevelopmentPath', rootUri(extensionPath)], ['extensionTestsPath', rootUri(testsPath)]]);
+    t0 = Date.now();
+    await page.goto(`${base}/?folder=${encodeURIComponent(workspace)}&payload=${encodeURIComponent(payload)}`);
+    const result = await exited;
+    clearTimeout(timer);
+    await Promise.race([printing, new Promise((r) => setTimeout(r, 2000))]);
+    if (result.timeout) {
+      log(`FAILED: timed out after ${timeoutMs / 1000} s (HALOC_TEST_TIMEOUT_S) without codeAutomationExit`);
+      return 124;
+    }
+    if (result.error) {
+      log(`FAILED: ${result.error}`);
+      return 2;
+    }
+    failed = false; // the suite ran: its own output explains any failure
+    log(`suite finished with exit code ${result.code} (${secs(t0)} from page load)`);
+    if (result.code === 0 && env.HALOC_SCREENSHOT === '1') {
+      try {
+        await screenshot(browser, base, workspace, rootUri(extensionPath), path.resolve(env.HALOC_SCREENSHOT_PATH || path.join(repoRoot, 'media', 'screenshot-models-view.png')));
+      } catch (e) {
+        log(`FAILED to take the screenshot: ${e instanceof Error ? e.message : String(e)}`);
+        return 3;
+      }
+    }
+    return result.code;
+  } catch (e) {
+    log(`FAILED: ${e instanceof Error ? e.stack : String(e)}`);
+    return 2;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await cleanup();
+  }
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {
+  main().then((code) => process.exit(code), (e) => {
+    console.error(e);
+    process.exit(2);
+  });
+}
