@@ -3,7 +3,7 @@ import { analyzeModel, type ModelAnalysis } from '../graph/analyzeModel';
 import { formatDims } from '../graph/valueInfo';
 import { readOnnxModel } from '../onnx/onnxModel';
 import { parseBatch, parseInputShapes, UsageError, type CliCommand } from './cliArgs';
-import { formatBytes, formatCount, renderTable } from './format';
+import { formatBytes, formatCount, renderTable } from '../format';
 
 /** The analyze command. */
 export const analyzeCommand: CliCommand = {

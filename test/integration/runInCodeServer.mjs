@@ -101,7 +101,19 @@ async function screenshot(browser, base, folder, extUri, file) {
     }
     const row = page.locator('.monaco-list-row', { hasText: 'resnet20-cifar10.onnx' }).first();
     await row.waitFor({ timeout: 60000 });
+    // Widen the side bar so that the descriptions fit: drag its sash to the right.
+    const bar = await page.locator('.part.sidebar').boundingBox();
+    if (bar) {
+      const y = bar.y + bar.height / 2;
+      await page.mouse.move(bar.x + bar.width + 1, y);
+      await page.mouse.down();
+      await page.mouse.move(bar.x + bar.width + 180, y, { steps: 10 });
+      await page.mouse.up();
+    }
     await row.click(); // expands the model to show its layers
+    const layer = page.locator('.monaco-list-row[aria-level="2"]').first();
+    await layer.waitFor({ timeout: 60000 });
+    await layer.click(); // runs haloc.revealLayer: the text view opens beside the tree
     await page.waitForTimeout(3000);
     fs.mkdirSync(path.dirname(file), { recursive: true });
     await page.screenshot({ path: file });
@@ -142,15 +154,23 @@ export async function main() {
   const workspace = prepareWorkspace(tmp);
   for (const d of ['user-data', 'extensions']) fs.mkdirSync(path.join(tmp, d));
   fs.writeFileSync(path.join(tmp, 'config.yaml'), 'auth: none\n');
+  // Quiet, uncluttered workbench: no welcome page, no chat side bar, no update checks.
+  fs.mkdirSync(path.join(tmp, 'user-data', 'User'), { recursive: true });
+  fs.writeFileSync(path.join(tmp, 'user-data', 'User', 'settings.json'), JSON.stringify({
+    'workbench.startupEditor': 'none', 'workbench.secondarySideBar.defaultVisibility': 'hidden',
+    'chat.disableAIFeatures': true, 'workbench.tips.enabled': false, 'telemetry.telemetryLevel': 'off',
+    'extensions.autoCheckUpdates': false, 'extensions.autoUpdate': false, 'update.mode': 'none',
+  }, null, 2));
   const serverLog = fs.openSync(path.join(tmp, 'code-server.log'), 'a');
 
-  let server; let chromiumPid; let browser; let failed = true; // harness failure: show code-server's log
+  let server; let browserServer; let chromiumPid; let browser; let failed = true; // harness failure: show code-server's log
   const cleanup = async () => {
     if (failed && !verbose) {
       const lines = fs.readFileSync(path.join(tmp, 'code-server.log'), 'utf8').trimEnd().split('\n');
       log(`last lines of code-server's log:\n${lines.slice(-25).join('\n')}`);
     }
-    await browser?.close().catch(() => {});
+    await browser?.close().catch(() => {}); // (only disconnects)
+    await Promise.race([browserServer?.close().catch(() => {}), new Promise((r) => setTimeout(r, 5000))]);
     killGroup(chromiumPid);
     killGroup(server?.pid, 'SIGTERM');
     await new Promise((r) => setTimeout(r, 500));
@@ -183,7 +203,7 @@ export async function main() {
 
     // Imported lazily so that a skipped run needs no playwright-core.
     const { chromium } = await import('playwright-core');
-    const browserServer = await chromium.launchServer({
+    browserServer = await chromium.launchServer({
       executablePath: env.HALOC_CHROMIUM || '/usr/bin/chromium',
       headless: true, // adds --headless; playwright also gives it a fresh, empty profile
       args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',

@@ -1,4 +1,4 @@
-// Number and table formatting for the CLI's human-readable output.
+// Number, size and table formatting shared by the CLI, the worker and the extension.
 
 /** 40551424 -> "40.55M"; null -> "?". */
 export function formatCount(value: number | null): string {

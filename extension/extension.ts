@@ -1,0 +1,44 @@
+// Activation: wires the engine worker, the model store, the ONNX Models view, the text view and the
+// command table. Everything registered goes into context.subscriptions.
+import * as vscode from 'vscode';
+import type { AnalysisSettings } from '../engine/graph/analyzeModel';
+import { OnnxTextProvider, registerOnnxTextProvider } from '../language/onnxTextDocuments';
+import { registerCommands } from './commands';
+import { EngineClient } from './engineClient';
+import { ModelStore } from './modelStore';
+import { ModelsTreeProvider, type ModelsTreeNode } from './modelsTree';
+
+/** What activate() returns: used by the integration tests and by other extensions. */
+export interface HalocApi {
+  readonly modelsView: vscode.TreeDataProvider<ModelsTreeNode>;
+}
+
+/** Called by VS Code on the first activation event. */
+export function activate(context: vscode.ExtensionContext): HalocApi {
+  const log = vscode.window.createOutputChannel('HALOC', { log: true });
+  const engine = new EngineClient(EngineClient.scriptIn(context.extensionPath), log);
+  const store = new ModelStore(engine, analysisSettings);
+  const tree = new ModelsTreeProvider(store);
+  const textProvider = new OnnxTextProvider(async (modelUri) => (await store.inspect(modelUri)).modelText.text);
+  context.subscriptions.push(
+    log,
+    engine,
+    store,
+    tree,
+    vscode.window.createTreeView('haloc.models', { treeDataProvider: tree, showCollapseAll: true }),
+    registerOnnxTextProvider(textProvider),
+    store.onDidChange((uri) => textProvider.refresh(uri)),
+    vscode.workspace.onDidChangeConfiguration((event) => event.affectsConfiguration('haloc.analysis') && store.invalidate()),
+    registerCommands({ store, tree, log }),
+  );
+  log.info('HALOC activated');
+  return { modelsView: tree };
+}
+
+/** Nothing to do: every resource is in context.subscriptions. */
+export function deactivate(): void {}
+
+function analysisSettings(): AnalysisSettings {
+  const config = vscode.workspace.getConfiguration('haloc.analysis');
+  return { batch: config.get<number>('batch', 1), runtimeFallback: config.get<boolean>('runtimeShapeFallback', true) };
+}
