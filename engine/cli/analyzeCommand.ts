@@ -19,12 +19,8 @@ export const analyzeCommand: CliCommand = {
   async run({ positionals, values, print }) {
     const file = positionals[0];
     if (!file || positionals.length > 1) throw new UsageError('analyze takes exactly one model file');
-    const model = readOnnxModel(file);
-    const analysis = await analyzeModel(model, {
-      batch: parseBatch(values.batch),
-      inputShapes: parseInputShapes(values['input-shape']),
-      runtimeFallback: values['no-runtime'] !== true,
-    });
+    const settings = { batch: parseBatch(values.batch), inputShapes: parseInputShapes(values['input-shape']), runtimeFallback: values['no-runtime'] !== true };
+    const analysis = await analyzeModel(readOnnxModel(file), settings);
     print(values.json === true ? JSON.stringify(toJson(analysis), null, 2) : renderAnalysis(analysis));
   },
 };

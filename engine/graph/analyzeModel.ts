@@ -170,7 +170,7 @@ function modelSummary(model: OnnxModel, settings: AnalysisSettings, inputs: read
     irVersion: int64ToNumber(model.proto.irVersion),
     opsetVersion: model.opsetVersion,
     producer: [model.proto.producerName, model.proto.producerVersion].filter(Boolean).join(' '),
-    batch: settings.batch ?? 1,
+    batch: typeof inputs[0]?.dims[0] === 'number' ? inputs[0].dims[0] : (settings.batch ?? 1),
     inputs: inputs.map((i) => ({ name: i.name, shape: i.dims })),
     outputs: (model.graph.output ?? []).map((o) => ({ name: o.name ?? '', shape: values.get(o.name ?? '')?.dims ?? null })),
     nodeCount: model.graph.node?.length ?? 0,

@@ -1,6 +1,7 @@
 // Static shape inference over a whole graph. Each node's outputs come from its shape function; where
 // none applies or it cannot resolve, from the shapes the file declares (value_info / outputs), and
 // the node is reported as unresolved so that the caller can fall back to a run in onnxruntime.
+import { HalocError } from '../errors';
 import { DataType } from '../onnx/dataType';
 import type { OnnxModel } from '../onnx/onnxModel';
 import { int64ToNumber, type onnx } from '../onnx/proto';
@@ -42,9 +43,11 @@ export function inferShapes(model: OnnxModel, settings: ShapeSettings = {}): Sha
     values.set(name, small ? { elemType: constant.dataType, dims: constant.dims, intValues: constant.toNumbers() } : { elemType: constant.dataType, dims: constant.dims });
   }
   const inputs = graphInputs(graph, model, settings);
-  for (const input of inputs) values.set(input.name, { elemType: input.elemType, dims: input.dims });
+  // An input declared without any shape has an unknown rank (not a scalar) unless --input-shape gives it.
+  const shapeless = new Set((graph.input ?? []).filter((i) => !i.type?.tensorType?.shape && !settings.inputShapes?.[i.name ?? '']).map((i) => i.name ?? ''));
+  for (const input of inputs) values.set(input.name, { elemType: input.elemType, dims: shapeless.has(input.name) ? undefined : input.dims });
   const declared = declaredValues(graph);
-  const order = topologicalOrder(graph, new Set(values.keys()));
+  const order = orderOrThrow(model, new Set(values.keys()));
   const unresolved = new Map<number, string>();
   for (const index of order) {
     const node = graph.node?.[index] ?? {};
@@ -58,6 +61,15 @@ export function inferShapes(model: OnnxModel, settings: ShapeSettings = {}): Sha
     }
   }
   return { inputs, values, order, unresolved };
+}
+
+/** The topological order; a damaged graph (cycle, missing tensor) fails with a message naming the file. */
+function orderOrThrow(model: OnnxModel, available: ReadonlySet<string>): number[] {
+  try {
+    return topologicalOrder(model.graph, available);
+  } catch (error) {
+    throw error instanceof HalocError ? new HalocError(error.code, `${model.filePath}: ${error.message}`) : error;
+  }
 }
 
 /** Runs one node's shape function; returns why it failed, or undefined on success. */

@@ -36,7 +36,7 @@ export async function runtimeShapes(model: OnnxModel, inputs: readonly GraphInpu
   const graphOutputs = new Set((model.graph.output ?? []).map((o) => o.name));
   const extraOutputs = tensorNames.filter((name) => !graphOutputs.has(name)).map((name) => onnx.ValueInfoProto.create({ name }));
   const exposed = { ...model.proto, graph: { ...model.graph, output: [...(model.graph.output ?? []), ...extraOutputs] } };
-  const session = await ort.InferenceSession.create(encodeOnnx(exposed), { graphOptimizationLevel: 'disabled', logSeverityLevel: 3 });
+  const session = await ort.InferenceSession.create(encodeOnnx(exposed), { graphOptimizationLevel: 'disabled', logSeverityLevel: 4 });
   try {
     const feeds: Record<string, InstanceType<typeof ort.Tensor>> = {};
     for (const input of inputs) {

@@ -31,9 +31,15 @@ export function derivedDim(dim: Dim, compute: (size: number) => number): Dim {
   return typeof dim === 'number' ? compute(dim) : dim.endsWith("'") ? dim : `${dim}'`;
 }
 
+/** A symbolic dim standing for a size computed from `dims` (named after their first symbol). */
+export function derivedFromDims(dims: readonly Dim[]): Dim {
+  const symbol = dims.find((d): d is string => typeof d === 'string');
+  return symbol ? derivedDim(symbol, (d) => d) : '?';
+}
+
 /** The symbolic names a list of dims depends on. */
 export function symbolsOf(dims: readonly Dim[] | undefined): string[] {
-  return (dims ?? []).filter((d): d is string => typeof d === 'string').map((d) => d.replace(/'+$/, ''));
+  return (dims ?? []).filter((d): d is string => typeof d === 'string' && d !== '?').map((d) => d.replace(/'+$/, ''));
 }
 
 /** Formats dims as `[1, 3, 32, 32]`. */

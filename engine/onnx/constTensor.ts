@@ -54,6 +54,10 @@ export class StoredTensor implements ConstTensor {
     if ((external || stored > 0) && expected > 0 && stored !== expected) {
       throw new HalocError('CORRUPT', `tensor '${name}' of shape [${this.dims.join(', ')}] should hold ${expected} bytes but holds ${stored}`);
     }
+    const typedCount = external || stored > 0 ? undefined : typedFieldLength(proto, this.dataType);
+    if (typedCount !== undefined && typedCount !== this.elementCount) {
+      throw new HalocError('CORRUPT', `tensor '${name}' of shape [${this.dims.join(', ')}] should hold ${this.elementCount} values but holds ${typedCount}`);
+    }
   }
 
   get storageName(): string {
@@ -184,6 +188,20 @@ function decodeTypedFields(proto: onnx.ITensorProto, dataType: number, name: str
     case DataType.INT32: case DataType.INT16: case DataType.INT8: case DataType.UINT16: case DataType.UINT8: case DataType.BOOL:
       return proto.int32Data ?? [];
     default: throw new HalocError('UNSUPPORTED', `tensor '${name}' has element type ${dataType}, whose values cannot be read`);
+  }
+}
+
+/** Number of values in the typed field that holds a tensor of this type; undefined for strings and unknown types. */
+function typedFieldLength(proto: onnx.ITensorProto, dataType: number): number | undefined {
+  switch (dataType) {
+    case DataType.FLOAT: return proto.floatData?.length ?? 0;
+    case DataType.DOUBLE: return proto.doubleData?.length ?? 0;
+    case DataType.INT64: return proto.int64Data?.length ?? 0;
+    case DataType.UINT32: case DataType.UINT64: return proto.uint64Data?.length ?? 0;
+    case DataType.FLOAT16: case DataType.BFLOAT16: case DataType.INT32: case DataType.INT16: case DataType.INT8:
+    case DataType.UINT16: case DataType.UINT8: case DataType.BOOL:
+      return proto.int32Data?.length ?? 0;
+    default: return undefined;
   }
 }
 

@@ -48,7 +48,13 @@ export function decodeOnnxModel(bytes: Uint8Array, filePath: string): OnnxModel 
     throw new HalocError('NOT_ONNX', `${filePath}: not an ONNX model (no graph or IR version found)`);
   }
   const dir = path.dirname(filePath);
-  const constants = collectConstants(graph, dir);
+  let constants: ConstantMap;
+  try {
+    constants = collectConstants(graph, dir);
+  } catch (error) {
+    // Damaged tensors, missing or unsafe external data: the one-line message must name the model file.
+    throw error instanceof HalocError ? new HalocError(error.code, `${filePath}: ${error.message}`) : error;
+  }
   return { filePath, dir, fileSizeBytes: bytes.length, proto, graph, constants, opsetVersion: defaultOpset(proto) };
 }
 

@@ -182,10 +182,12 @@ describe('HALOC extension (integration)', function () {
     }
   });
 
-  it('shows mnist-8 as 2 Conv layers and a MatMul', async function () {
+  it('shows mnist-8 with its 2 Conv layers and its MatMul, in graph order', async function () {
     const { layers } = await modelAndLayers('mnist-8.onnx');
     const ops = layers.map((l) => opOf(l.item));
-    assert.deepStrictEqual([...ops].sort(), ['Conv', 'Conv', 'MatMul'], `ops: ${ops.join(', ')}`);
+    // Other layers with parameters (its bias Adds) may be listed too.
+    const heavy = ops.filter((o) => ['Conv', 'Gemm', 'MatMul'].includes(o));
+    assert.deepStrictEqual(heavy, ['Conv', 'Conv', 'MatMul'], `ops: ${ops.join(', ')}`);
     for (const l of layers) {
       assert.match(l.item.contextValue ?? '', /^haloc\.layer\.(compressible|notCompressible)$/, `${labelOf(l.item)}: contextValue`);
     }
@@ -199,7 +201,8 @@ describe('HALOC extension (integration)', function () {
     assert.strictEqual(doc.languageId, 'onnx-text', 'languageId of the text view');
     const text = doc.getText();
     const lines = text.split(/\r?\n/);
-    assert.ok(lines.some((l) => l.trim().startsWith('<') && l.includes('ir_version')), 'no "<" header line with ir_version');
+    // The model header: `<ir_version: 7, ...>` on one line, or `<` and `>` lines around its entries.
+    assert.match(text, /^\s*<[^>]*\bir_version\b[^>]*>/m, 'no "<" header with ir_version');
     assert.ok(lines.some((l) => l.includes('=>') && /\binput\b/.test(l)), 'no graph header line "(... input) => (...)"');
     assert.ok(text.includes('Conv (') || text.includes('= Conv'), 'no Conv node in the text');
     // Read-only: a TextDocumentContentProvider (undefined here) or a read-only FileSystemProvider (false).
@@ -212,11 +215,14 @@ describe('HALOC extension (integration)', function () {
     for (const l of [layers[0], layers[layers.length - 1]]) {
       assert.ok(l?.item.command, 'layer node without a command');
       const name = labelOf(l.item);
+      // An unnamed node is labelled `op#index`: its line shows `= op` instead of the name.
+      const unnamed = /^(\w+)#\d+$/.exec(name);
+      const onLine = (line: string) => (unnamed ? new RegExp(`=\\s*${unnamed[1]}\\b`).test(line) : line.includes(name));
       await vscode.commands.executeCommand(l.item.command.command, ...(l.item.command.arguments ?? []));
       await eventually(`the selection on the line of layer "${name}"`, async () => {
         const ed = await textEditor();
         const line = ed.document.lineAt(ed.selection.active.line).text;
-        assert.ok(line.includes(name), `line ${ed.selection.active.line + 1} is "${line}"`);
+        assert.ok(onLine(line), `line ${ed.selection.active.line + 1} is "${line}"`);
       }, 15000);
     }
   });

@@ -10,8 +10,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 
-/** Versions installed; the folder names are keyed by them. */
+/** Node major version installed (code-server 4.139 needs 24); the cache folders are keyed by it. */
 export const NODE_MAJOR = '24';
+/** code-server version installed; its cache folder is keyed by it. */
 export const CODE_SERVER_VERSION = '4.139.1';
 const MARKER = '.haloc-complete.json';
 

@@ -4,7 +4,7 @@
 // `npm run test:integration` runs it after `npm run build`. Exit code: the suite's (0 = all passed);
 // 1 on failures, 124 on timeout, 2 when the harness itself fails.
 // Env: HALOC_EXTENSION_PATH, HALOC_EXTENSION_TESTS_PATH (override what is tested), HALOC_TEST_TIMEOUT_S
-// (default 360), HALOC_SCREENSHOT=1 (save media/screenshot-models-view.png after a pass),
+// (default 360), HALOC_SCREENSHOT=1 (after a pass, save media/screenshot-models-view.png, or HALOC_SCREENSHOT_PATH),
 // HALOC_CHROMIUM (default /usr/bin/chromium), HALOC_VERBOSE=1 (all page console and code-server output),
 // HALOC_KEEP_TMP=1 (keep the temp folder), HALOC_VSCODE_TEST_CACHE (see installCodeServer.mjs).
 import { spawn } from 'node:child_process';
@@ -110,10 +110,16 @@ async function screenshot(browser, base, folder, extUri, file) {
       await page.mouse.move(bar.x + bar.width + 180, y, { steps: 10 });
       await page.mouse.up();
     }
-    await row.click(); // expands the model to show its layers
-    const layer = page.locator('.monaco-list-row[aria-level="2"]').first();
-    await layer.waitFor({ timeout: 60000 });
-    await layer.click(); // runs haloc.revealLayer: the text view opens beside the tree
+    // Best effort: expand ResNet-20 and click its first layer (haloc.revealLayer opens the text view).
+    try {
+      await row.click();
+      const layer = page.locator('.monaco-list-row[aria-level="2"]').first();
+      if (!(await layer.isVisible())) await row.locator('.monaco-tl-twistie').click();
+      await layer.waitFor({ timeout: 30000 });
+      await layer.click();
+    } catch (e) {
+      log(`screenshot: could not show a layer (${e instanceof Error ? e.message.split('\n')[0] : String(e)})`);
+    }
     await page.waitForTimeout(3000);
     fs.mkdirSync(path.dirname(file), { recursive: true });
     await page.screenshot({ path: file });
@@ -136,6 +142,12 @@ export async function main() {
   }
   if (!fs.existsSync(testsPath)) {
     log(`FAILED: ${testsPath} does not exist; run \`npm run build\` first`);
+    return 2;
+  }
+  const { main: extensionMain } = JSON.parse(fs.readFileSync(path.join(extensionPath, 'package.json'), 'utf8'));
+  const mainFile = extensionMain && path.resolve(extensionPath, extensionMain);
+  if (mainFile && !fs.existsSync(mainFile) && !fs.existsSync(`${mainFile}.js`)) {
+    log(`FAILED: the extension's main ${extensionMain} does not exist; run \`npm run build\` first`);
     return 2;
   }
 
@@ -161,6 +173,8 @@ export async function main() {
     'chat.disableAIFeatures': true, 'workbench.tips.enabled': false, 'telemetry.telemetryLevel': 'off',
     'extensions.autoCheckUpdates': false, 'extensions.autoUpdate': false, 'update.mode': 'none',
   }, null, 2));
+  // Points the XDG folders of code-server and Chromium into tmp: they leave nothing in $HOME.
+  const xdg = Object.fromEntries(['XDG_DATA_HOME', 'XDG_CONFIG_HOME', 'XDG_CACHE_HOME'].map((k) => [k, path.join(tmp, 'xdg')]));
   const serverLog = fs.openSync(path.join(tmp, 'code-server.log'), 'a');
 
   let server; let browserServer; let chromiumPid; let browser; let failed = true; // harness failure: show code-server's log
@@ -195,8 +209,8 @@ export async function main() {
       detached: true, // own process group, so that its extension host and pty host die with it
       stdio: ['ignore', verbose ? 'inherit' : serverLog, verbose ? 'inherit' : serverLog],
       // HALOC_TEST_WORKSPACE reaches the suite (the extension host inherits this environment);
-      // XDG_* keep code-server's own logs out of ~/.local/share and ~/.config.
-      env: { ...env, HALOC_TEST_WORKSPACE: workspace, XDG_DATA_HOME: path.join(tmp, 'xdg'), XDG_CONFIG_HOME: path.join(tmp, 'xdg') },
+      // xdg keeps code-server's logs and device id out of ~/.local, ~/.config and ~/.cache.
+      env: { ...env, ...xdg, HALOC_TEST_WORKSPACE: workspace },
     });
     await waitForServer(base, server, deadline);
     log(`code-server listening on ${base} (${secs(t0)})`);
@@ -206,6 +220,7 @@ export async function main() {
     browserServer = await chromium.launchServer({
       executablePath: env.HALOC_CHROMIUM || '/usr/bin/chromium',
       headless: true, // adds --headless; playwright also gives it a fresh, empty profile
+      env: { ...env, ...xdg },
       args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
         '--disable-component-update', '--disable-sync'],
     });

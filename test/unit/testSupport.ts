@@ -9,6 +9,7 @@ import { HalocError, type HalocErrorCode } from '../../engine/errors';
 import { analyzeModel, type AnalysisSettings, type LayerAnalysis, type ModelAnalysis } from '../../engine/graph/analyzeModel';
 import type { GraphBuilder } from '../../engine/onnx/graphBuilder';
 import { decodeOnnxModel, type OnnxModel } from '../../engine/onnx/onnxModel';
+import { onnx } from '../../engine/onnx/proto';
 import { encodeOnnx } from '../../engine/onnx/writeOnnx';
 
 /** The repository root: the nearest folder above this file with a package.json. */
@@ -112,4 +113,22 @@ export async function expectHalocError(action: () => unknown, code?: HalocErrorC
   if (code) assert.equal(thrown.code, code, `${what}: error code (message: ${thrown.message})`);
   assert.ok(!thrown.message.includes('\n'), `the message should be one line: ${JSON.stringify(thrown.message)}`);
   return thrown;
+}
+
+/** Output dims of every node output, measured by running the model once in onnxruntime-node on zeros. */
+export async function onnxruntimeShapes(model: onnx.ModelProto, inputs: Readonly<Record<string, readonly number[]>>): Promise<Map<string, number[]>> {
+  const ort = await import('onnxruntime-node');
+  const graph = model.graph as onnx.GraphProto;
+  const declared = new Set(graph.output.map((o) => o.name));
+  const extra = graph.node.flatMap((n) => n.output).filter((name) => name && !declared.has(name)).map((name) => onnx.ValueInfoProto.create({ name: name ?? '' }));
+  const exposed = onnx.ModelProto.create({ ...model, graph: onnx.GraphProto.create({ ...graph, output: [...graph.output, ...extra] }) });
+  const session = await ort.InferenceSession.create(onnx.ModelProto.encode(exposed).finish(), { graphOptimizationLevel: 'disabled', logSeverityLevel: 3 });
+  try {
+    const feeds: Record<string, InstanceType<typeof ort.Tensor>> = {};
+    for (const [name, dims] of Object.entries(inputs)) feeds[name] = new ort.Tensor('float32', new Float32Array(dims.reduce((p, d) => p * d, 1)), [...dims]);
+    const results = await session.run(feeds);
+    return new Map(Object.entries(results).map(([name, tensor]) => [name, [...tensor.dims]]));
+  } finally {
+    await session.release();
+  }
 }

@@ -5,7 +5,7 @@ import { attributeInt, attributeInts, findAttribute } from '../../onnx/attribute
 import { normaliseAxis, resolveReshape } from '../../onnx/constants';
 import { DataType } from '../../onnx/dataType';
 import { intInput, requireInput, type ShapeContext, type ShapeFunction } from '../shapeContext';
-import { isStatic, ShapeError, staticProduct, type Dim, type ValueInfo } from '../valueInfo';
+import { derivedFromDims, isStatic, ShapeError, staticProduct, type Dim, type ValueInfo } from '../valueInfo';
 import { broadcastDims } from './broadcast';
 
 /** Axes from the `axes` attribute (old opsets) or from input `index` (newer opsets). */
@@ -28,7 +28,7 @@ const flatten: ShapeFunction = (context) => {
   const axis = normaliseAxis(attributeInt(context.node, 'axis', 1), x.dims.length);
   const left = staticProduct(x.dims.slice(0, axis));
   const right = staticProduct(x.dims.slice(axis));
-  return [{ elemType: x.elemType, dims: [left ?? (axis === 1 ? (x.dims[0] ?? '?') : 'flat0'), right ?? 'flat1'] }];
+  return [{ elemType: x.elemType, dims: [left ?? (axis === 1 ? (x.dims[0] ?? '?') : derivedFromDims(x.dims.slice(0, axis))), right ?? derivedFromDims(x.dims.slice(axis))] }];
 };
 
 const reshape: ShapeFunction = (context) => {
@@ -59,7 +59,7 @@ const concat: ShapeFunction = (context) => {
   if (!first) throw new ShapeError('Concat has no inputs');
   const axis = normaliseAxis(attributeInt(context.node, 'axis', 0), first.dims.length);
   const sizes = inputs.map((input) => input.dims[axis]);
-  const total = sizes.every((s): s is number => typeof s === 'number') ? sizes.reduce((a, b) => a + b, 0) : 'concat';
+  const total = sizes.every((s): s is number => typeof s === 'number') ? sizes.reduce((a, b) => a + b, 0) : derivedFromDims(sizes.filter((d) => d !== undefined));
   const dims = first.dims.map((d, i) => (i === axis ? total : d));
   const ints = inputs.every((input) => input.intValues) ? inputs.flatMap((input) => input.intValues ?? []) : undefined;
   return [withInts(first.elemType, dims, ints)];
@@ -108,7 +108,7 @@ const slice: ShapeFunction = (context) => {
 export function sliceRange(size: number, start: number, end: number, step: number): number[] {
   if (step === 0) throw new ShapeError('Slice step is 0');
   const clamp = (v: number, lo: number, hi: number): number => Math.min(Math.max(v < 0 ? v + size : v, lo), hi);
-  const first = step > 0 ? clamp(start, 0, size) : clamp(start, -1, size - 1);
+  const first = step > 0 ? clamp(start, 0, size) : clamp(start, 0, size - 1); // ONNX: start in [0, size - 1] when stepping back
   const last = step > 0 ? clamp(end, 0, size) : clamp(end, -1, size - 1);
   const out: number[] = [];
   for (let i = first; step > 0 ? i < last : i > last; i += step) out.push(i);

@@ -52,6 +52,14 @@ describe('readOnnxModel: shared models', function () {
     assert.ok(values.some((v) => v !== 0), 'weights are not all zero');
   });
 
+  it('weight bytes are views into the one file buffer (read once, never copied while decoding)', function () {
+    const model = readOnnxModel(sharedModel('resnet20-cifar10.onnx'));
+    const buffers = new Set((model.graph.initializer ?? []).map((t) => t.rawData?.buffer));
+    assert.equal(buffers.size, 1, 'every raw_data shares one ArrayBuffer');
+    const [buffer] = buffers;
+    assert.ok(buffer && buffer.byteLength >= model.fileSizeBytes && buffer.byteLength < 2 * model.fileSizeBytes, 'that buffer is the file');
+  });
+
   it('mnist-8: initializers listed as graph inputs are constants, the MatMul weight comes through a Reshape', function () {
     const model = readOnnxModel(sharedModel('mnist-8.onnx'));
     assert.equal(model.opsetVersion, 8);
