@@ -4,8 +4,9 @@ import { parseArgs } from 'node:util';
 import { errorMessage, HalocError } from '../errors';
 import { analyzeCommand } from './analyzeCommand';
 import { UsageError, type CliCommand } from './cliArgs';
+import { compressCommand } from './compressCommand';
 
-const commands: readonly CliCommand[] = [analyzeCommand];
+const commands: readonly CliCommand[] = [analyzeCommand, compressCommand];
 
 function helpText(): string {
   return ['usage: haloc <command> [options]', '', 'commands:', ...commands.map((c) => `  ${c.name.padEnd(10)} ${c.summary}\n             ${c.usage}`)].join('\n');

@@ -6,6 +6,7 @@
 import { HalocError } from '../errors';
 import type { LayerAnalysis } from '../graph/analyzeModel';
 import { attributeInt, findAttribute } from '../onnx/attributes';
+import { transposeValues } from '../onnx/constTensor';
 import { DataType } from '../onnx/dataType';
 import { float32Tensor, makeAttribute, valueInfo } from '../onnx/graphBuilder';
 import type { OnnxModel } from '../onnx/onnxModel';
@@ -106,7 +107,7 @@ function svdConv(node: onnx.INodeProto, layer: LayerAnalysis, f: SvdFactors, bas
       { name: n2, opType: 'Conv', input: bias ? [t1, w2, bias] : [t1, w2], output: [...(node.output ?? [])], attribute: [makeAttribute('kernel_shape', kernel)] },
     ],
     // W[Cout, Cin] = (left [Cin, r] x right [r, Cout])^T: the first conv's weight is left^T, the second's right^T.
-    initializers: [float32Tensor(w1, [f.rank, inChannels, ...kernel], transpose(f.leftIR, inChannels, f.rank)), float32Tensor(w2, [outChannels, f.rank, ...kernel], transpose(f.rightRO, f.rank, outChannels))],
+    initializers: [float32Tensor(w1, [f.rank, inChannels, ...kernel], transposeValues(f.leftIR, [inChannels, f.rank], [1, 0])), float32Tensor(w2, [outChannels, f.rank, ...kernel], transposeValues(f.rightRO, [f.rank, outChannels], [1, 0]))],
     valueInfo: [valueInfo(t1, DataType.FLOAT, [outShape[0] ?? 'N', f.rank, ...outShape.slice(2)])],
   };
 }
@@ -143,13 +144,6 @@ function svdMatMul(node: onnx.INodeProto, layer: LayerAnalysis, f: SvdFactors, b
     initializers: [float32Tensor(w1, [inFeatures, f.rank], f.leftIR), float32Tensor(w2, [f.rank, outFeatures], f.rightRO)],
     valueInfo: [valueInfo(t1, DataType.FLOAT, [...shape.slice(0, -1), f.rank])],
   };
-}
-
-/** Transposes a row-major [rows, cols] matrix. */
-export function transpose(values: Float32Array, rows: number, cols: number): Float32Array {
-  const out = new Float32Array(values.length);
-  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = values[r * cols + c] ?? 0;
-  return out;
 }
 
 /** Hands out names not used anywhere in the graph (node names and tensor names share one space here). */

@@ -56,7 +56,7 @@ export interface ModelAnalysis {
     readonly opsetVersion: number;
     readonly producer: string;
     readonly batch: number;
-    readonly inputs: readonly { readonly name: string; readonly shape: readonly Dim[] }[];
+    readonly inputs: readonly { readonly name: string; readonly shape: readonly Dim[]; readonly elemType: number }[];
     readonly outputs: readonly { readonly name: string; readonly shape: readonly Dim[] | null }[];
     readonly nodeCount: number;
     /** 'static', or 'static+runtime' when onnxruntime supplied some shapes. */
@@ -171,7 +171,7 @@ function modelSummary(model: OnnxModel, settings: AnalysisSettings, inputs: read
     opsetVersion: model.opsetVersion,
     producer: [model.proto.producerName, model.proto.producerVersion].filter(Boolean).join(' '),
     batch: typeof inputs[0]?.dims[0] === 'number' ? inputs[0].dims[0] : (settings.batch ?? 1),
-    inputs: inputs.map((i) => ({ name: i.name, shape: i.dims })),
+    inputs: inputs.map((i) => ({ name: i.name, shape: i.dims, elemType: i.elemType })),
     outputs: (model.graph.output ?? []).map((o) => ({ name: o.name ?? '', shape: values.get(o.name ?? '')?.dims ?? null })),
     nodeCount: model.graph.node?.length ?? 0,
     shapeInference: usedRuntime ? 'static+runtime' : 'static',

@@ -1,0 +1,155 @@
+// The compress job: choose ranks (a plan file, a uniform fraction of each layer's maximum rank, or
+// the share of spectrum energy kept), factorize, rewrite, check the new model against the original
+// in onnxruntime-node, and write it next to the input through a temporary file and a rename.
+import * as path from 'node:path';
+import { neverCancelled, type CancelSignal } from '../cancellation';
+import { HalocError } from '../errors';
+import { outputDifference, type OutputDifference } from '../evaluate/outputDifference';
+import { analyzeModel, type AnalysisSettings, type LayerAnalysis } from '../graph/analyzeModel';
+import { lowRankMacs, tuckerRanks, type LowRankShape } from '../graph/lowRankCost';
+import { readOnnxModel } from '../onnx/onnxModel';
+import { encodeOnnx, writeOnnxFile } from '../onnx/writeOnnx';
+import { factorsAtRank, layerBasis, rankForEnergy } from './layerBasis';
+import { checkPlan, type LayerRank, type RankPlan } from './rankPlan';
+import { rewriteModel, type LayerRewrite } from './rewriteModel';
+
+/** How ranks are chosen. */
+export type RankChoice =
+  | { readonly kind: 'plan'; readonly plan: RankPlan; readonly origin: string }
+  | { readonly kind: 'uniform'; readonly fraction: number }
+  | { readonly kind: 'energy'; readonly fraction: number };
+
+/** Settings of one compression. */
+export interface CompressSettings extends AnalysisSettings {
+  readonly choice: RankChoice;
+  /** Output file; default `<model>.<tag>.onnx` next to the input. */
+  readonly outputPath?: string | undefined;
+  readonly hooiIterations?: number | undefined;
+  /** Seeded random input batches for the output check (default 4). */
+  readonly checkSamples?: number | undefined;
+}
+
+/** One layer of the report. */
+export interface CompressedLayer {
+  readonly name: string;
+  readonly op: string;
+  readonly decomposition: 'tucker2' | 'svd';
+  readonly rank: LayerRank;
+  readonly maxRank: number;
+  readonly macsBefore: number;
+  readonly macsAfter: number;
+  readonly paramsBefore: number;
+  readonly paramsAfter: number;
+  /** ||W - W_r|| / ||W|| of the weight; null when kept. */
+  readonly weightError: number | null;
+}
+
+/** What a compression did. */
+export interface CompressReport {
+  readonly input: string;
+  readonly output: string;
+  readonly plan: RankPlan;
+  readonly layers: readonly CompressedLayer[];
+  readonly totals: { readonly macsBefore: number; readonly macsAfter: number; readonly paramsBefore: number; readonly paramsAfter: number; readonly factorizedLayers: number };
+  readonly outputDiff: OutputDifference;
+}
+
+/** Compresses a model file; writes nothing on any failure. */
+export async function compressModel(modelPath: string, settings: CompressSettings, cancel: CancelSignal = neverCancelled, progress: (message: string, fraction?: number) => void = () => undefined): Promise<CompressReport> {
+  const model = readOnnxModel(modelPath);
+  const analysis = await analyzeModel(model, settings);
+  if (settings.choice.kind === 'plan') checkPlan(settings.choice.plan, analysis, settings.choice.origin);
+  const candidates = analysis.layers.filter((l) => l.compressible);
+  if (candidates.length === 0) throw new HalocError('BAD_ARGUMENT', `${modelPath}: the model has no compressible layer`);
+  const rewrites: LayerRewrite[] = [];
+  const layers: CompressedLayer[] = [];
+  const ranks: Record<string, LayerRank> = {};
+  for (const [index, layer] of candidates.entries()) {
+    cancel.throwIfCancelled();
+    progress(`factorizing ${layer.name}`, index / candidates.length);
+    const wanted = plannedRank(settings.choice, layer);
+    if (wanted === 'keep') {
+      ranks[layer.name] = 'keep';
+      layers.push(reportLayer(layer, 'keep', null));
+      continue;
+    }
+    const basis = await layerBasis(model, layer);
+    const rank = wanted === 'energy' ? rankForEnergy(basis.errorByRank, (settings.choice as { fraction: number }).fraction) : wanted;
+    const factors = await factorsAtRank(basis, rank, settings.hooiIterations ?? 0);
+    rewrites.push({ layer, factors });
+    ranks[layer.name] = rank;
+    layers.push(reportLayer(layer, rank, basis.errorByRank[Math.min(rank, basis.errorByRank.length) - 1] ?? 0));
+  }
+  cancel.throwIfCancelled();
+  progress('checking the rewritten model in onnxruntime', 0.9);
+  const rewritten = rewriteModel(model, rewrites);
+  const bytes = encodeOnnx(rewritten);
+  const outputDiff = await outputDifference(encodeOnnx(model.proto), bytes, analysis.model.inputs.map((i) => ({ name: i.name, dims: i.shape, elemType: i.elemType })), settings.checkSamples ?? 4);
+  cancel.throwIfCancelled();
+  const output = path.resolve(settings.outputPath ?? defaultOutputPath(modelPath, settings.choice));
+  writeOnnxFile(rewritten, output, { protectedPath: modelPath, constants: model.constants, ...(bytes.length > 1.8e9 ? { externalDataMinBytes: 1024 } : {}) });
+  const plan: RankPlan = { model: path.basename(modelPath), source: planSource(settings.choice), ranks };
+  return { input: path.resolve(modelPath), output, plan, layers, totals: totalsOf(analysis.totals, layers, rewrites.length), outputDiff };
+}
+
+/** `<model>.<tag>.onnx` next to the input: u50 (uniform 0.5), e90 (energy 0.9), or lowrank (plan). */
+export function defaultOutputPath(modelPath: string, choice: RankChoice): string {
+  const tag = choice.kind === 'uniform' ? `u${Math.round(choice.fraction * 100)}` : choice.kind === 'energy' ? `e${Math.round(choice.fraction * 100)}` : 'lowrank';
+  return path.join(path.dirname(modelPath), `${path.basename(modelPath, '.onnx')}.${tag}.onnx`);
+}
+
+function plannedRank(choice: RankChoice, layer: LayerAnalysis): LayerRank | 'energy' {
+  switch (choice.kind) {
+    case 'plan': return choice.plan.ranks[layer.name] ?? 'keep';
+    case 'uniform': return Math.max(1, Math.round(choice.fraction * (layer.maxRank ?? 1)));
+    case 'energy': return 'energy';
+  }
+}
+
+function reportLayer(layer: LayerAnalysis, rank: LayerRank, weightError: number | null): CompressedLayer {
+  const shape = layer.lowRankShape as LowRankShape;
+  const macsAfter = rank === 'keep' ? (layer.macs ?? 0) : lowRankMacs(shape, rank);
+  const biasParams = layer.params - fullWeightParams(shape);
+  return {
+    name: layer.name,
+    op: layer.op,
+    decomposition: shape.kind,
+    rank,
+    maxRank: layer.maxRank ?? 0,
+    macsBefore: layer.macs ?? 0,
+    macsAfter,
+    paramsBefore: layer.params,
+    paramsAfter: rank === 'keep' ? layer.params : lowRankParams(shape, rank) + biasParams,
+    weightError,
+  };
+}
+
+function fullWeightParams(shape: LowRankShape): number {
+  return shape.kind === 'svd' ? shape.inFeatures * shape.outFeatures : shape.inChannels * shape.outChannels * shape.kernelElements;
+}
+
+/** Parameters of the factor weights at rank r. */
+export function lowRankParams(shape: LowRankShape, rank: number): number {
+  if (shape.kind === 'svd') return rank * (shape.inFeatures + shape.outFeatures);
+  const { rankIn, rankOut } = tuckerRanks(shape, rank);
+  return rankIn * shape.inChannels + rankOut * rankIn * shape.kernelElements + shape.outChannels * rankOut;
+}
+
+function planSource(choice: RankChoice): NonNullable<RankPlan['source']> {
+  const createdAt = new Date().toISOString();
+  if (choice.kind === 'plan') return { ...(choice.plan.source ?? { kind: 'manual' }), description: choice.plan.source?.description ?? `from ${choice.origin}` };
+  if (choice.kind === 'uniform') return { kind: 'uniform', description: `rank = ${choice.fraction} x each layer's maximum rank`, createdAt, tool: 'haloc' };
+  return { kind: 'energy', description: `smallest rank keeping ${choice.fraction} of each layer's spectrum energy`, createdAt, tool: 'haloc' };
+}
+
+/** Whole-model totals: the analysis totals minus what the factorized layers saved. */
+function totalsOf(modelTotals: { readonly macs: number; readonly params: number }, layers: readonly CompressedLayer[], factorized: number): CompressReport['totals'] {
+  const saved = (pick: (l: CompressedLayer) => number): number => layers.reduce((s, l) => s + pick(l), 0);
+  return {
+    macsBefore: modelTotals.macs,
+    macsAfter: modelTotals.macs - saved((l) => l.macsBefore - l.macsAfter),
+    paramsBefore: modelTotals.params,
+    paramsAfter: modelTotals.params - saved((l) => l.paramsBefore - l.paramsAfter),
+    factorizedLayers: factorized,
+  };
+}
