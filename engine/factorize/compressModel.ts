@@ -1,14 +1,17 @@
 // The compress job: choose ranks (a plan file, a uniform fraction of each layer's maximum rank, or
 // the share of spectrum energy kept), factorize, rewrite, check the new model against the original
 // in onnxruntime-node, and write it next to the input through a temporary file and a rename.
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { neverCancelled, type CancelSignal } from '../cancellation';
 import { HalocError } from '../errors';
 import { outputDifference, type OutputDifference } from '../evaluate/outputDifference';
 import { analyzeModel, type AnalysisSettings, type LayerAnalysis } from '../graph/analyzeModel';
 import { lowRankMacs, tuckerRanks, type LowRankShape } from '../graph/lowRankCost';
-import { readOnnxModel } from '../onnx/onnxModel';
-import { encodeOnnx, writeOnnxFile } from '../onnx/writeOnnx';
+import { isSameFile } from '../io/atomicWrite';
+import { externalDataFiles } from '../onnx/externalData';
+import { readOnnxModel, type OnnxModel } from '../onnx/onnxModel';
+import { encodeOnnx, inlineExternalData, writeOnnxFile } from '../onnx/writeOnnx';
 import { factorsAtRank, layerBasis, rankForEnergy } from './layerBasis';
 import { checkPlan, type LayerRank, type RankPlan } from './rankPlan';
 import { rewriteModel, type LayerRewrite } from './rewriteModel';
@@ -57,6 +60,8 @@ export interface CompressReport {
 /** Compresses a model file; writes nothing on any failure. */
 export async function compressModel(modelPath: string, settings: CompressSettings, cancel: CancelSignal = neverCancelled, progress: (message: string, fraction?: number) => void = () => undefined): Promise<CompressReport> {
   const model = readOnnxModel(modelPath);
+  const output = path.resolve(settings.outputPath ?? defaultOutputPath(modelPath, settings.choice));
+  refuseInputFiles(output, model);
   const analysis = await analyzeModel(model, settings);
   if (settings.choice.kind === 'plan') checkPlan(settings.choice.plan, analysis, settings.choice.origin);
   const candidates = analysis.layers.filter((l) => l.compressible);
@@ -74,22 +79,45 @@ export async function compressModel(modelPath: string, settings: CompressSetting
       continue;
     }
     const basis = await layerBasis(model, layer);
-    const rank = wanted === 'energy' ? rankForEnergy(basis.errorByRank, (settings.choice as { fraction: number }).fraction) : wanted;
+    // Capped at the max rank: past it the (rounding-level) error does not fall, and Tucker-2's
+    // errorByRank runs to max(Cin, Cout), which can exceed the max rank.
+    const rank = wanted === 'energy' ? Math.min(rankForEnergy(basis.errorByRank, (settings.choice as { fraction: number }).fraction), layer.maxRank ?? Infinity) : wanted;
     const factors = await factorsAtRank(basis, rank, settings.hooiIterations ?? 0);
     rewrites.push({ layer, factors });
     ranks[layer.name] = rank;
-    layers.push(reportLayer(layer, rank, basis.errorByRank[Math.min(rank, basis.errorByRank.length) - 1] ?? 0));
+    // Before opset 11 the rewrite's first Gemm needs a C: one zero value (see rewriteModel).
+    const zeroC = layer.op === 'Gemm' && model.opsetVersion < 11 ? 1 : 0;
+    layers.push(reportLayer(layer, rank, basis.errorByRank[Math.min(rank, basis.errorByRank.length) - 1] ?? 0, zeroC));
   }
   cancel.throwIfCancelled();
   progress('checking the rewritten model in onnxruntime', 0.9);
   const rewritten = rewriteModel(model, rewrites);
-  const bytes = encodeOnnx(rewritten);
-  const outputDiff = await outputDifference(encodeOnnx(model.proto), bytes, analysis.model.inputs.map((i) => ({ name: i.name, dims: i.shape, elemType: i.elemType })), settings.checkSamples ?? 4);
+  // Sessions made from bytes cannot find external data files: the check runs on inlined copies.
+  const bytes = encodeOnnx(inlineExternalData(rewritten, model.constants));
+  const outputDiff = await outputDifference(encodeOnnx(inlineExternalData(model.proto, model.constants)), bytes, analysis.model.inputs.map((i) => ({ name: i.name, dims: i.shape, elemType: i.elemType })), settings.checkSamples ?? 4);
   cancel.throwIfCancelled();
-  const output = path.resolve(settings.outputPath ?? defaultOutputPath(modelPath, settings.choice));
-  writeOnnxFile(rewritten, output, { protectedPath: modelPath, constants: model.constants, ...(bytes.length > 1.8e9 ? { externalDataMinBytes: 1024 } : {}) });
+  writeOnnxFile(rewritten, output, { protectedPaths: inputFiles(model), constants: model.constants, ...(bytes.length > 1.8e9 ? { externalDataMinBytes: 1024 } : {}) });
   const plan: RankPlan = { model: path.basename(modelPath), source: planSource(settings.choice), ranks };
   return { input: path.resolve(modelPath), output, plan, layers, totals: totalsOf(analysis.totals, layers, rewrites.length), outputDiff };
+}
+
+/** The input model and its external data files: never to be overwritten. */
+function inputFiles(model: OnnxModel): string[] {
+  return [path.resolve(model.filePath), ...externalDataFiles(model.graph, model.dir)];
+}
+
+/** Refuses, before any work, an output (or its `<output>.data`) that is one of the input's files, or whose folder does not exist. */
+function refuseInputFiles(output: string, model: OnnxModel): void {
+  const clash = inputFiles(model).find((file) => isSameFile(file, output) || isSameFile(file, `${output}.data`));
+  if (clash) throw new HalocError('BAD_ARGUMENT', `${output}: refusing to overwrite the input model or its data file (${path.basename(clash)}); choose another output path`);
+  const folder = path.dirname(output);
+  let isFolder = false;
+  try {
+    isFolder = fs.statSync(folder).isDirectory();
+  } catch {
+    // missing, or a path through a regular file
+  }
+  if (!isFolder) throw new HalocError('IO', `${output}: cannot be written (${folder} is not an existing folder); nothing was written`);
 }
 
 /** `<model>.<tag>.onnx` next to the input: u50 (uniform 0.5), e90 (energy 0.9), or lowrank (plan). */
@@ -106,7 +134,7 @@ function plannedRank(choice: RankChoice, layer: LayerAnalysis): LayerRank | 'ene
   }
 }
 
-function reportLayer(layer: LayerAnalysis, rank: LayerRank, weightError: number | null): CompressedLayer {
+function reportLayer(layer: LayerAnalysis, rank: LayerRank, weightError: number | null, extraParams = 0): CompressedLayer {
   const shape = layer.lowRankShape as LowRankShape;
   const macsAfter = rank === 'keep' ? (layer.macs ?? 0) : lowRankMacs(shape, rank);
   const biasParams = layer.params - fullWeightParams(shape);
@@ -119,7 +147,7 @@ function reportLayer(layer: LayerAnalysis, rank: LayerRank, weightError: number 
     macsBefore: layer.macs ?? 0,
     macsAfter,
     paramsBefore: layer.params,
-    paramsAfter: rank === 'keep' ? layer.params : lowRankParams(shape, rank) + biasParams,
+    paramsAfter: rank === 'keep' ? layer.params : lowRankParams(shape, rank) + biasParams + extraParams,
     weightError,
   };
 }

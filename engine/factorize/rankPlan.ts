@@ -28,15 +28,20 @@ export interface RankPlan {
 
 const validateSchema = new Ajv({ allErrors: true, strict: false }).compile(rankPlanSchema);
 
-/** Checks an object against the plan schema; throws one HalocError listing every problem. */
+/**
+ * Checks an object against the plan schema; throws one HalocError listing every problem. A wrong
+ * value of a single rank entry (0, 2.5, "half") is left to planProblems / checkPlan, which must run
+ * before the plan is used: that way one message lists every wrong entry, whatever is wrong with it.
+ */
 export function parseRankPlan(value: unknown, origin: string): RankPlan {
   if (validateSchema(value)) return value as unknown as RankPlan;
   const problems = new Map<string, string>();
   for (const error of validateSchema.errors ?? []) {
     const where = error.instancePath || '/';
-    const message = where.startsWith('/ranks/') ? 'must be a positive integer or "keep"' : (error.message ?? 'is invalid');
-    if (!problems.has(where)) problems.set(where, `${where} ${message}`);
+    if (/^\/ranks\/./.test(where)) continue;
+    if (!problems.has(where)) problems.set(where, `${where} ${error.message ?? 'is invalid'}`);
   }
+  if (problems.size === 0) return value as RankPlan;
   throw new HalocError('BAD_ARGUMENT', `${origin}: invalid rank plan: ${[...problems.values()].join('; ')}`);
 }
 
@@ -66,12 +71,12 @@ export function writeRankPlan(filePath: string, plan: RankPlan): void {
 export function planProblems(plan: RankPlan, analysis: ModelAnalysis): string[] {
   const layers = new Map(analysis.layers.map((l) => [l.name, l]));
   const problems: string[] = [];
-  for (const [name, rank] of Object.entries(plan.ranks)) {
+  for (const [name, rank] of Object.entries(plan.ranks as Readonly<Record<string, unknown>>)) {
     const layer = layers.get(name);
     if (!layer) problems.push(`'${name}': no such layer in ${analysis.model.name}`);
     else if (rank === 'keep') continue;
+    else if (typeof rank !== 'number' || !Number.isInteger(rank) || rank < 1) problems.push(`'${name}': ${JSON.stringify(rank)} is not a rank: give an integer >= 1 or "keep"`);
     else if (!layer.compressible) problems.push(`'${name}': cannot be factorized (${layer.reason ?? 'not compressible'}); use "keep"`);
-    else if (!Number.isInteger(rank) || rank < 1) problems.push(`'${name}': rank ${rank} must be an integer >= 1`);
     else if (rank > (layer.maxRank ?? 0)) problems.push(`'${name}': rank ${rank} is above the maximum useful rank ${layer.maxRank}`);
   }
   return problems;

@@ -5,10 +5,12 @@
 // tensors get value_info.
 import { HalocError } from '../errors';
 import type { LayerAnalysis } from '../graph/analyzeModel';
+import { inferShapes } from '../graph/inferShapes';
+import type { Dim } from '../graph/valueInfo';
 import { attributeInt, findAttribute } from '../onnx/attributes';
 import { transposeValues } from '../onnx/constTensor';
 import { DataType } from '../onnx/dataType';
-import { float32Tensor, makeAttribute, valueInfo } from '../onnx/graphBuilder';
+import { float32Tensor, makeAttribute } from '../onnx/graphBuilder';
 import type { OnnxModel } from '../onnx/onnxModel';
 import type { onnx } from '../onnx/proto';
 import type { LayerFactors, SvdFactors, TuckerFactors } from './layerFactors';
@@ -30,6 +32,7 @@ interface Replacement {
 export function rewriteModel(model: OnnxModel, rewrites: readonly LayerRewrite[]): onnx.IModelProto {
   const graph = model.graph;
   const names = new UniqueNames(graph);
+  const shapes = new NewTensorShapes(model);
   const byNode = new Map(rewrites.map((r) => [r.layer.nodeIndex, r]));
   const nodes: onnx.INodeProto[] = [];
   const initializers: onnx.ITensorProto[] = [];
@@ -37,50 +40,111 @@ export function rewriteModel(model: OnnxModel, rewrites: readonly LayerRewrite[]
   (graph.node ?? []).forEach((node, index) => {
     const rewrite = byNode.get(index);
     if (!rewrite) return void nodes.push(node);
-    const replacement = replace(node, rewrite, names);
+    const replacement = replace(node, rewrite, names, shapes, model.opsetVersion);
     nodes.push(...replacement.nodes);
     initializers.push(...replacement.initializers);
     infos.push(...replacement.valueInfo);
   });
-  const used = new Set(nodes.flatMap((n) => n.input ?? []));
+  const weights = rewrites.map((r) => graph.node?.[r.layer.nodeIndex]?.input?.[1] ?? '');
+  const liveNodes = withoutDeadProducers(nodes, weights, graph);
+  const used = new Set(liveNodes.flatMap((n) => n.input ?? []));
   const keptInitializers = (graph.initializer ?? []).filter((t) => used.has(t.name ?? '') || isGraphOutput(graph, t.name));
   const kept = new Set(keptInitializers.map((t) => t.name));
   const dropped = new Set((graph.initializer ?? []).map((t) => t.name).filter((n) => !kept.has(n)));
+  const removedOutputs = new Set(nodes.filter((n) => !liveNodes.includes(n)).flatMap((n) => n.output ?? []));
   return {
     ...model.proto,
     graph: {
       ...graph,
-      node: nodes,
+      node: liveNodes,
       initializer: [...keptInitializers, ...initializers],
       input: (graph.input ?? []).filter((i) => !dropped.has(i.name)),
-      valueInfo: [...(graph.valueInfo ?? []), ...infos],
+      valueInfo: [...(graph.valueInfo ?? []).filter((v) => !dropped.has(v.name) && !removedOutputs.has(v.name ?? '')), ...infos],
     },
   };
+}
+
+/**
+ * Drops the nodes that only produced a replaced layer's weight (a Constant, a Reshape or Transpose of
+ * an initializer, and so on up the chain): nodes whose outputs nothing uses any more. Nodes that were
+ * already unused in the input stay as they are.
+ */
+function withoutDeadProducers(nodes: readonly onnx.INodeProto[], weights: readonly string[], graph: onnx.IGraphProto): onnx.INodeProto[] {
+  const live = new Set(nodes);
+  const producer = new Map(nodes.flatMap((n) => (n.output ?? []).map((o): [string, onnx.INodeProto] => [o, n])));
+  const consumers = (name: string): number => [...live].filter((n) => n.input?.includes(name)).length;
+  const pending = [...weights];
+  for (let name = pending.pop(); name !== undefined; name = pending.pop()) {
+    const node = producer.get(name);
+    if (!node || !live.has(node) || isGraphOutput(graph, name)) continue;
+    if ((node.output ?? []).some((o) => o && (consumers(o) > 0 || isGraphOutput(graph, o)))) continue;
+    live.delete(node);
+    pending.push(...(node.input ?? []));
+  }
+  return nodes.filter((n) => live.has(n));
+}
+
+/**
+ * Shapes of new intermediate tensors for their value_info. The analysis resolved a symbolic batch to a
+ * number; here a dim that follows the batch keeps the input's symbolic name, and one that changes with
+ * it in another way is left unknown, so the declared shapes hold at any batch size.
+ */
+class NewTensorShapes {
+  private readonly byBatch: readonly [ReadonlyMap<string, { dims: readonly Dim[] | undefined }>, ReadonlyMap<string, { dims: readonly Dim[] | undefined }>] | undefined;
+  private readonly symbol: string | undefined;
+
+  constructor(model: OnnxModel) {
+    const symbols = new Set((model.graph.input ?? []).filter((i) => !model.constants.has(i.name ?? '')).map((i) => i.type?.tensorType?.shape?.dim?.[0]).filter((d) => d && (d as { value?: string }).value !== 'dimValue').map((d) => d?.dimParam ?? ''));
+    if (symbols.size === 0) return;
+    this.symbol = symbols.size === 1 ? [...symbols][0] || undefined : undefined;
+    try {
+      this.byBatch = [inferShapes(model, { batch: 1 }).values, inferShapes(model, { batch: 2 }).values];
+    } catch {
+      this.byBatch = undefined;
+    }
+  }
+
+  /** Dims of `tensor` with `axis` set to `size` (undefined: unknown dim); `fallback` holds the analysis's dims. */
+  of(tensor: string, fallback: readonly Dim[] | null, axis: number, size: number): (number | string | undefined)[] {
+    const dims = this.dims(tensor, fallback ?? []);
+    dims[axis < 0 ? dims.length + axis : axis] = size;
+    return dims;
+  }
+
+  private dims(tensor: string, fallback: readonly Dim[]): (number | string | undefined)[] {
+    if (!this.byBatch) return [...fallback]; // no symbolic batch: the analysis's dims hold
+    const [one, two] = [this.byBatch[0].get(tensor)?.dims, this.byBatch[1].get(tensor)?.dims];
+    if (!one || !two || one.length !== two.length) return fallback.map((d, axis) => (axis === 0 ? undefined : d));
+    return one.map((d, axis) => (d === two[axis] ? d : d === 1 && two[axis] === 2 ? this.symbol : undefined));
+  }
+}
+
+/** A float32 ValueInfoProto; undefined dims are left unknown. */
+function tensorInfo(name: string, dims: readonly (number | string | undefined)[]): onnx.IValueInfoProto {
+  const dim = dims.map((d) => (typeof d === 'number' ? { dimValue: d } : typeof d === 'string' ? { dimParam: d } : {}));
+  return { name, type: { tensorType: { elemType: DataType.FLOAT, shape: { dim } } } };
 }
 
 function isGraphOutput(graph: onnx.IGraphProto, name: string | null | undefined): boolean {
   return (graph.output ?? []).some((o) => o.name === name);
 }
 
-function replace(node: onnx.INodeProto, { layer, factors }: LayerRewrite, names: UniqueNames): Replacement {
+function replace(node: onnx.INodeProto, { layer, factors }: LayerRewrite, names: UniqueNames, shapes: NewTensorShapes, opset: number): Replacement {
   const base = node.name || node.output?.[0] || `${node.opType ?? 'node'}_${layer.nodeIndex}`;
-  if (layer.op === 'Conv' && factors.kind === 'tucker2') return tuckerConv(node, layer, factors, base, names);
-  if (layer.op === 'Conv' && factors.kind === 'svd') return svdConv(node, layer, factors, base, names);
-  if (layer.op === 'Gemm' && factors.kind === 'svd') return svdGemm(node, layer, factors, base, names);
-  if (layer.op === 'MatMul' && factors.kind === 'svd') return svdMatMul(node, layer, factors, base, names);
+  if (layer.op === 'Conv' && factors.kind === 'tucker2') return tuckerConv(node, layer, factors, base, names, shapes);
+  if (layer.op === 'Conv' && factors.kind === 'svd') return svdConv(node, layer, factors, base, names, shapes);
+  if (layer.op === 'Gemm' && factors.kind === 'svd') return svdGemm(node, layer, factors, base, names, shapes, opset);
+  if (layer.op === 'MatMul' && factors.kind === 'svd') return svdMatMul(node, layer, factors, base, names, shapes);
   throw new HalocError('UNSUPPORTED', `layer '${layer.name}' (${layer.op}) cannot take ${factors.kind} factors`);
 }
 
-function tuckerConv(node: onnx.INodeProto, layer: LayerAnalysis, f: TuckerFactors, base: string, names: UniqueNames): Replacement {
+function tuckerConv(node: onnx.INodeProto, layer: LayerAnalysis, f: TuckerFactors, base: string, names: UniqueNames, shapes: NewTensorShapes): Replacement {
   const [outChannels = 0, inChannels = 0, ...kernel] = layer.weightShape ?? [];
   const ones = kernel.map(() => 1);
   const [x = '', , bias] = node.input ?? [];
   const [w1, wc, w3] = [names.take(`${base}.tucker_in.weight`), names.take(`${base}.tucker_core.weight`), names.take(`${base}.tucker_out.weight`)];
   const [t1, t2] = [names.take(`${base}.tucker_in`), names.take(`${base}.tucker_core`)];
   const [n1, n2, n3] = [names.take(`${base}/tucker_in`), names.take(`${base}/tucker_core`), names.take(`${base}/tucker_out`)];
-  const spatialIn = (layer.inputShape ?? []).slice(2);
-  const spatialOut = (layer.outputShape ?? []).slice(2);
-  const batch = layer.inputShape?.[0] ?? 'N';
   return {
     nodes: [
       { name: n1, opType: 'Conv', input: [x, w1], output: [t1], attribute: [makeAttribute('kernel_shape', ones)] },
@@ -92,15 +156,14 @@ function tuckerConv(node: onnx.INodeProto, layer: LayerAnalysis, f: TuckerFactor
       float32Tensor(wc, [f.rankOut, f.rankIn, ...kernel], f.core),
       float32Tensor(w3, [outChannels, f.rankOut, ...ones], f.lastCR),
     ],
-    valueInfo: [valueInfo(t1, DataType.FLOAT, [batch, f.rankIn, ...spatialIn]), valueInfo(t2, DataType.FLOAT, [batch, f.rankOut, ...spatialOut])],
+    valueInfo: [tensorInfo(t1, shapes.of(x, layer.inputShape, 1, f.rankIn)), tensorInfo(t2, shapes.of(node.output?.[0] ?? '', layer.outputShape, 1, f.rankOut))],
   };
 }
 
-function svdConv(node: onnx.INodeProto, layer: LayerAnalysis, f: SvdFactors, base: string, names: UniqueNames): Replacement {
+function svdConv(node: onnx.INodeProto, layer: LayerAnalysis, f: SvdFactors, base: string, names: UniqueNames, shapes: NewTensorShapes): Replacement {
   const [outChannels = 0, inChannels = 0, ...kernel] = layer.weightShape ?? [];
   const [x = '', , bias] = node.input ?? [];
   const [w1, w2, t1, n1, n2] = [names.take(`${base}.svd_in.weight`), names.take(`${base}.svd_out.weight`), names.take(`${base}.svd_in`), names.take(`${base}/svd_in`), names.take(`${base}/svd_out`)];
-  const outShape = layer.outputShape ?? [];
   return {
     nodes: [
       { name: n1, opType: 'Conv', input: [x, w1], output: [t1], attribute: (node.attribute ?? []).filter((a) => a.name !== 'group') },
@@ -108,41 +171,42 @@ function svdConv(node: onnx.INodeProto, layer: LayerAnalysis, f: SvdFactors, bas
     ],
     // W[Cout, Cin] = (left [Cin, r] x right [r, Cout])^T: the first conv's weight is left^T, the second's right^T.
     initializers: [float32Tensor(w1, [f.rank, inChannels, ...kernel], transposeValues(f.leftIR, [inChannels, f.rank], [1, 0])), float32Tensor(w2, [outChannels, f.rank, ...kernel], transposeValues(f.rightRO, [f.rank, outChannels], [1, 0]))],
-    valueInfo: [valueInfo(t1, DataType.FLOAT, [outShape[0] ?? 'N', f.rank, ...outShape.slice(2)])],
+    valueInfo: [tensorInfo(t1, shapes.of(node.output?.[0] ?? '', layer.outputShape, 1, f.rank))],
   };
 }
 
-function svdGemm(node: onnx.INodeProto, layer: LayerAnalysis, f: SvdFactors, base: string, names: UniqueNames): Replacement {
+function svdGemm(node: onnx.INodeProto, layer: LayerAnalysis, f: SvdFactors, base: string, names: UniqueNames, shapes: NewTensorShapes, opset: number): Replacement {
   const [a = '', , c] = node.input ?? [];
   const [w1, w2, t1, n1, n2] = [names.take(`${base}.svd_in.weight`), names.take(`${base}.svd_out.weight`), names.take(`${base}.svd_in`), names.take(`${base}/svd_in`), names.take(`${base}/svd_out`)];
   const inFeatures = f.leftIR.length / f.rank;
   const outFeatures = f.rightRO.length / f.rank;
   const alpha = findAttribute(node, 'alpha')?.f ?? 1;
   const beta = findAttribute(node, 'beta')?.f ?? 1;
-  const rows = layer.outputShape?.[0] ?? 'M';
+  // Before opset 11 Gemm's C is required (the first Gemm gets a zero), and before opset 7 a broadcast C needs `broadcast`.
+  const zero = opset < 11 ? names.take(`${base}.svd_in.zero`) : undefined;
+  const broadcast = findAttribute(node, 'broadcast');
   return {
     nodes: [
-      { name: n1, opType: 'Gemm', input: [a, w1], output: [t1], attribute: [makeAttribute('transA', attributeInt(node, 'transA', 0)), makeAttribute('alpha', { float: alpha })] },
-      { name: n2, opType: 'Gemm', input: c ? [t1, w2, c] : [t1, w2], output: [...(node.output ?? [])], attribute: c ? [makeAttribute('beta', { float: beta })] : [] },
+      { name: n1, opType: 'Gemm', input: zero ? [a, w1, zero] : [a, w1], output: [t1], attribute: [makeAttribute('transA', attributeInt(node, 'transA', 0)), makeAttribute('alpha', { float: alpha }), ...(zero && opset < 7 ? [makeAttribute('broadcast', 1)] : [])] },
+      { name: n2, opType: 'Gemm', input: c ? [t1, w2, c] : [t1, w2], output: [...(node.output ?? [])], attribute: c ? [makeAttribute('beta', { float: beta }), ...(broadcast ? [broadcast] : [])] : [] },
     ],
-    initializers: [float32Tensor(w1, [inFeatures, f.rank], f.leftIR), float32Tensor(w2, [f.rank, outFeatures], f.rightRO)],
-    valueInfo: [valueInfo(t1, DataType.FLOAT, [rows, f.rank])],
+    initializers: [float32Tensor(w1, [inFeatures, f.rank], f.leftIR), float32Tensor(w2, [f.rank, outFeatures], f.rightRO), ...(zero ? [float32Tensor(zero, [1], new Float32Array(1))] : [])],
+    valueInfo: [tensorInfo(t1, shapes.of(node.output?.[0] ?? '', layer.outputShape, 1, f.rank))],
   };
 }
 
-function svdMatMul(node: onnx.INodeProto, layer: LayerAnalysis, f: SvdFactors, base: string, names: UniqueNames): Replacement {
+function svdMatMul(node: onnx.INodeProto, layer: LayerAnalysis, f: SvdFactors, base: string, names: UniqueNames, shapes: NewTensorShapes): Replacement {
   const [x = ''] = node.input ?? [];
   const [w1, w2, t1, n1, n2] = [names.take(`${base}.svd_in.weight`), names.take(`${base}.svd_out.weight`), names.take(`${base}.svd_in`), names.take(`${base}/svd_in`), names.take(`${base}/svd_out`)];
   const inFeatures = f.leftIR.length / f.rank;
   const outFeatures = f.rightRO.length / f.rank;
-  const shape = layer.outputShape ?? [];
   return {
     nodes: [
       { name: n1, opType: 'MatMul', input: [x, w1], output: [t1] },
       { name: n2, opType: 'MatMul', input: [t1, w2], output: [...(node.output ?? [])] },
     ],
     initializers: [float32Tensor(w1, [inFeatures, f.rank], f.leftIR), float32Tensor(w2, [f.rank, outFeatures], f.rightRO)],
-    valueInfo: [valueInfo(t1, DataType.FLOAT, [...shape.slice(0, -1), f.rank])],
+    valueInfo: [tensorInfo(t1, shapes.of(node.output?.[0] ?? '', layer.outputShape, -1, f.rank))],
   };
 }
 

@@ -5,6 +5,7 @@
 import { gemm } from '../linalg/gemm';
 import { symmetricEigen } from '../linalg/symmetricEigen';
 import type { SvdFactors } from './layerFactors';
+import { eigenvectorRows } from './tucker2';
 
 /** The full SVD of a weight, kept for every rank. */
 export interface SvdBasis {
@@ -25,7 +26,7 @@ export async function svdBasis(weight: Float32Array | Float64Array, inFeatures: 
   const inSide = inFeatures <= outFeatures;
   // Gram of the smaller side: W W^T (in x in) or W^T W (out x out).
   const gram = await gemm(w, w, small, inSide ? outFeatures : inFeatures, small, inSide ? { transB: true } : { transA: true });
-  const basis = (await symmetricEigen(gram, small)).vectors; // rows: unit vectors of the small side
+  const basis = eigenvectorRows((await symmetricEigen(gram, small)).vectors, small); // rows: unit vectors of the small side
   // Project W on the basis: rows of (basis W) [small, out] or (basis W^T) [small, in] = sigma_j * other vector.
   const projected = await gemm(basis, w, small, inSide ? inFeatures : outFeatures, inSide ? outFeatures : inFeatures, inSide ? {} : { transB: true });
   const otherSize = inSide ? outFeatures : inFeatures;

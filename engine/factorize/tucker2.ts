@@ -80,10 +80,18 @@ export async function tuckerFactors(weight: Float32Array | Float64Array, basis: 
   return { kind: 'tucker2', rankIn, rankOut, firstRC: Float32Array.from(inRows), core: Float32Array.from(core), lastCR };
 }
 
-/** Eigen-decomposition of the Gram matrix A A^T of a row-major [rows, cols] matrix. */
+/** Eigen-decomposition of the Gram matrix A A^T of a row-major [rows, cols] matrix; eigenvectors as rows, descending. */
 async function modeEigen(unfolded: Float64Array, rows: number, cols: number): Promise<{ values: Float64Array; vectors: Float64Array }> {
   const gram = await gemm(unfolded, unfolded, rows, cols, rows, { transB: true });
-  return symmetricEigen(gram, rows);
+  const eigen = await symmetricEigen(gram, rows);
+  return { values: eigen.values, vectors: eigenvectorRows(eigen.vectors, rows) };
+}
+
+/** symmetricEigen gives the eigenvectors as columns (numpy's convention); this code works on rows. */
+export function eigenvectorRows(columns: Float64Array, n: number): Float64Array {
+  const rows = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) rows[j * n + i] = columns[i * n + j] ?? 0;
+  return rows;
 }
 
 /** core[a, b, k] = sum_{o, i} outRows[a, o] W[o, i, k] inRows[b, i], for the first rOut / rIn rows. */

@@ -1,16 +1,34 @@
-// Writes files so that a reader never sees a partial one: temporary file in the same folder, fsync,
-// rename. On any failure the temporary file is removed and the target is left as it was.
+// Writes files so that a reader never sees a partial one: each file is staged as a temporary file in
+// the target's folder (written, fsynced) and renamed into place only when every file of the write is
+// staged. On any failure the temporary files are removed and the targets are left as they were.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { errorMessage, HalocError } from '../errors';
 
-/** Writes `chunks` to `targetPath` atomically; refuses to overwrite `protectedPath` (the input model). */
-export function writeFileAtomic(targetPath: string, chunks: readonly Uint8Array[], protectedPath?: string): void {
+/** A file written to a temporary path, waiting to be renamed into place. */
+export interface StagedFile {
+  readonly target: string;
+  /** Renames the temporary file onto the target. */
+  commit(): void;
+  /** Removes the temporary file (never throws). */
+  discard(): void;
+}
+
+/** Writes `chunks` to a temporary file next to `targetPath`; refuses targets that are `protectedPaths`. */
+export function stageFile(targetPath: string, chunks: readonly Uint8Array[], protectedPaths: readonly string[] = []): StagedFile {
   const target = path.resolve(targetPath);
-  if (protectedPath && sameFile(target, path.resolve(protectedPath))) {
-    throw new HalocError('BAD_ARGUMENT', `${targetPath}: refusing to overwrite the input model; choose another output path`);
+  if (isDirectory(target)) throw new HalocError('IO', `${targetPath}: cannot be written (it is a folder); nothing was written`);
+  if (protectedPaths.some((p) => isSameFile(target, path.resolve(p)))) {
+    throw new HalocError('BAD_ARGUMENT', `${targetPath}: refusing to overwrite the input model or its data; choose another output path`);
   }
   const temporary = path.join(path.dirname(target), `.${path.basename(target)}.${process.pid}.${Date.now().toString(36)}.tmp`);
+  const discard = (): void => {
+    try {
+      fs.rmSync(temporary, { force: true });
+    } catch {
+      // the folder itself is unusable: nothing was created there
+    }
+  };
   let fd: number | undefined;
   try {
     fd = fs.openSync(temporary, 'wx');
@@ -19,17 +37,53 @@ export function writeFileAtomic(targetPath: string, chunks: readonly Uint8Array[
       while (written < chunk.length) written += fs.writeSync(fd, chunk, written, chunk.length - written);
     }
     fs.fsyncSync(fd);
-    fs.closeSync(fd);
-    fd = undefined;
-    fs.renameSync(temporary, target);
   } catch (error) {
-    if (fd !== undefined) fs.closeSync(fd);
-    fs.rmSync(temporary, { force: true });
+    discard();
     throw new HalocError('IO', `${targetPath}: cannot be written (${errorMessage(error)}); nothing was written`);
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
+  }
+  return {
+    target,
+    commit: () => {
+      try {
+        fs.renameSync(temporary, target);
+      } catch (error) {
+        discard();
+        throw new HalocError('IO', `${targetPath}: cannot be written (${errorMessage(error)}); nothing was written`);
+      }
+    },
+    discard,
+  };
+}
+
+/** Stages every file, then renames them all into place; on failure none of them is left half-written. */
+export function writeFilesAtomic(files: readonly { readonly path: string; readonly chunks: readonly Uint8Array[] }[], protectedPaths: readonly string[] = []): void {
+  const staged: StagedFile[] = [];
+  try {
+    for (const file of files) staged.push(stageFile(file.path, file.chunks, protectedPaths));
+    for (const file of staged) file.commit();
+  } catch (error) {
+    staged.forEach((file) => file.discard());
+    throw error;
   }
 }
 
-function sameFile(a: string, b: string): boolean {
+/** Writes one file atomically; refuses to overwrite any of `protectedPaths` (the input model). */
+export function writeFileAtomic(targetPath: string, chunks: readonly Uint8Array[], protectedPaths: readonly string[] = []): void {
+  writeFilesAtomic([{ path: targetPath, chunks }], protectedPaths);
+}
+
+function isDirectory(file: string): boolean {
+  try {
+    return fs.statSync(file).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/** True when both paths name the same existing file (same path, or same inode through links). */
+export function isSameFile(a: string, b: string): boolean {
   if (a === b) return true;
   try {
     const sa = fs.statSync(a);

@@ -33,6 +33,12 @@ export function resolveExternalData(tensor: onnx.ITensorProto, modelDir: string)
   return { filePath, offsetBytes, lengthBytes };
 }
 
+/** The external data files a graph's initializers name (resolved against the model's folder, unchecked). */
+export function externalDataFiles(graph: onnx.IGraphProto, modelDir: string): string[] {
+  const locations = (graph.initializer ?? []).flatMap((t) => (t.externalData ?? []).filter((e) => e.key === 'location').map((e) => path.resolve(modelDir, e.value ?? '')));
+  return [...new Set(locations)];
+}
+
 /** Reads the bytes of an external tensor (one read, no further copy). */
 export function readExternalBytes(ref: ExternalDataRef): Uint8Array {
   const bytes = Buffer.allocUnsafe(ref.lengthBytes);

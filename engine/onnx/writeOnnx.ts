@@ -1,9 +1,10 @@
 // Encodes a model back to ONNX bytes and writes it atomically. Every field that onnx-proto knows is
 // kept as read; tensors can be moved to an external data file (needed beyond protobuf's 2 GB).
 import * as path from 'node:path';
-import { writeFileAtomic } from '../io/atomicWrite';
+import { writeFileAtomic, writeFilesAtomic } from '../io/atomicWrite';
 import type { ConstantMap } from './constants';
 import { StoredTensor } from './constTensor';
+import { isFloatType } from './dataType';
 import { onnx } from './proto';
 
 /** Options for writing a model. */
@@ -12,8 +13,8 @@ export interface WriteOnnxOptions {
   readonly externalDataMinBytes?: number;
   /** Constants of the model being written, needed when its initializers use external data. */
   readonly constants?: ConstantMap;
-  /** A path that must not be overwritten (the input model). */
-  readonly protectedPath?: string;
+  /** Paths that must not be overwritten (the input model and its external data files). */
+  readonly protectedPaths?: readonly string[];
 }
 
 /** Encodes a model to ONNX bytes (initializers with external data are written as they are). */
@@ -26,7 +27,7 @@ export function writeOnnxFile(model: onnx.IModelProto, filePath: string, options
   const graph = model.graph;
   const needsExternal = (graph?.initializer ?? []).some((t) => t.dataLocation === onnx.TensorProto.DataLocation.EXTERNAL);
   if (!graph || (options.externalDataMinBytes === undefined && !needsExternal)) {
-    writeFileAtomic(filePath, [encodeOnnx(model)], options.protectedPath);
+    writeFileAtomic(filePath, [encodeOnnx(model)], options.protectedPaths);
     return;
   }
   const dataFileName = `${path.basename(filePath)}.data`;
@@ -36,7 +37,8 @@ export function writeOnnxFile(model: onnx.IModelProto, filePath: string, options
   const initializer = (graph.initializer ?? []).map((tensor) => {
     const wasExternal = tensor.dataLocation === onnx.TensorProto.DataLocation.EXTERNAL;
     const raw = wasExternal ? externalBytes(tensor, options.constants) : tensor.rawData;
-    if (!raw || (!wasExternal && raw.length < minBytes)) return tensor;
+    // Only float weights move out: small integer tensors (shapes, pads) stay inline, where runtimes expect them.
+    if (!raw || (!wasExternal && (raw.length < minBytes || !isFloatType(tensor.dataType ?? 0)))) return tensor;
     const padding = (64 - (offset % 64)) % 64; // aligned, as onnx's writer does, so readers can map it
     if (padding) chunks.push(new Uint8Array(padding));
     offset += padding;
@@ -54,8 +56,22 @@ export function writeOnnxFile(model: onnx.IModelProto, filePath: string, options
     offset += raw.length;
     return moved;
   });
-  writeFileAtomic(path.join(path.dirname(filePath), dataFileName), chunks, options.protectedPath);
-  writeFileAtomic(filePath, [encodeOnnx({ ...model, graph: { ...graph, initializer } })], options.protectedPath);
+  writeFilesAtomic(
+    [
+      { path: path.join(path.dirname(filePath), dataFileName), chunks },
+      { path: filePath, chunks: [encodeOnnx({ ...model, graph: { ...graph, initializer } })] },
+    ],
+    options.protectedPaths,
+  );
+}
+
+/** The model with every external initializer's bytes stored inline (for sessions made from bytes). */
+export function inlineExternalData(model: onnx.IModelProto, constants: ConstantMap): onnx.IModelProto {
+  const isExternal = (t: onnx.ITensorProto): boolean => t.dataLocation === onnx.TensorProto.DataLocation.EXTERNAL;
+  const graph = model.graph;
+  if (!graph?.initializer?.some(isExternal)) return model;
+  const inline = (t: onnx.ITensorProto): onnx.ITensorProto => ({ ...t, rawData: externalBytes(t, constants), dataLocation: onnx.TensorProto.DataLocation.DEFAULT, externalData: [] });
+  return { ...model, graph: { ...graph, initializer: graph.initializer.map((t) => (isExternal(t) ? inline(t) : t)) } };
 }
 
 function externalBytes(tensor: onnx.ITensorProto, constants: ConstantMap | undefined): Uint8Array {

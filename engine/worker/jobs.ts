@@ -22,13 +22,16 @@ export const jobHandlers: { readonly [K in JobKind]: JobHandler<K> } = {
     const analysis = await analyzeModel(model, request.settings);
     cancel.throwIfCancelled();
     const byNode = new Map(analysis.layers.map((layer) => [layer.nodeIndex, layer]));
-    const modelText = printOnnxText(model.proto, (index) => layerComment(byNode.get(index)));
+    const unnamed = (index: number): boolean => !model.graph.node?.[index]?.name;
+    const modelText = printOnnxText(model.proto, (index) => layerComment(byNode.get(index), unnamed(index)));
     return { analysis, modelText };
   },
 };
 
-function layerComment(layer: LayerAnalysis | undefined): string | undefined {
+/** The `#` comment of a layer's line; unnamed nodes get their label (`Gemm#53`) so they can be found. */
+function layerComment(layer: LayerAnalysis | undefined, unnamed: boolean): string | undefined {
   if (!layer) return undefined;
+  const label = unnamed ? `${layer.name}: ` : '';
   const verdict = layer.compressible ? `compressible (${layer.decomposition}, max rank ${layer.maxRank})` : `not compressible: ${layer.reason}`;
-  return `${formatCount(layer.macs)} MACs, ${formatCount(layer.params)} params; ${verdict}`;
+  return `${label}${formatCount(layer.macs)} MACs, ${formatCount(layer.params)} params; ${verdict}`;
 }

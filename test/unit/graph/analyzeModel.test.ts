@@ -110,7 +110,7 @@ describe('analyzeModel: shared models against hand-computed values', function ()
     assert.equal(layerNamed(analysis, 'Convolution28').macs, 156_800);
     assert.equal(layerNamed(analysis, 'Convolution110').macs, 627_200);
     assert.equal(layerNamed(analysis, 'Times212').macs, 2_560);
-    assert.deepEqual(analysis.model.inputs, [{ name: 'Input3', shape: [1, 1, 28, 28] }]);
+    assert.deepEqual(analysis.model.inputs, [{ name: 'Input3', shape: [1, 1, 28, 28], elemType: 1 }]);
     assert.equal(analysis.totals.params, 5_994);
   });
 });

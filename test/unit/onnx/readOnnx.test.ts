@@ -92,7 +92,7 @@ describe('readOnnxModel: initializers also listed as graph inputs', function () 
     const model = readOnnxModel(file);
     assert.ok(model.constants.has('w'));
     const analysis = await analyzeModel(model);
-    assert.deepEqual(analysis.model.inputs, [{ name: 'x', shape: [1, 4] }]);
+    assert.deepEqual(analysis.model.inputs, [{ name: 'x', shape: [1, 4], elemType: 1 }]);
     const fc = analysis.layers.find((l) => l.name === 'fc');
     assert.ok(fc);
     assert.equal(fc.macs, 1 * 4 * 3);

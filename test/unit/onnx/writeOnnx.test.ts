@@ -73,7 +73,7 @@ describe('writeOnnx: round trip of every shared model', function () {
     it(`${file}: writeOnnxFile -> readOnnxModel keeps every weight value and field`, function () {
       const original = readOnnxModel(sharedModel(file));
       const target = path.join(dir ?? '', file);
-      writeOnnxFile(original.proto, target, { protectedPath: original.filePath });
+      writeOnnxFile(original.proto, target, { protectedPaths: [original.filePath] });
       const reread = readOnnxModel(target);
       assertSameModel(reread.proto, original.proto, file);
       assert.ok(fs.readFileSync(target).equals(Buffer.from(encodeOnnx(original.proto))), 'the file holds exactly encodeOnnx');
@@ -156,7 +156,7 @@ describe('writeOnnx: fields the engine does not use survive', function () {
     other.input('x', [1]);
     other.node('Relu', ['x'], {}, { outputs: ['y'] });
     other.output('y');
-    await expectHalocError(() => writeOnnxFile(other.build(), file, { protectedPath: file }), 'BAD_ARGUMENT');
+    await expectHalocError(() => writeOnnxFile(other.build(), file, { protectedPaths: [file] }), 'BAD_ARGUMENT');
     assert.ok(fs.readFileSync(file).equals(before));
     assert.deepEqual(fs.readdirSync(dir ?? ''), ['input.onnx'], 'no temporary file left behind');
   });
