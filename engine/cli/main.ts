@@ -5,8 +5,9 @@ import { errorMessage, HalocError } from '../errors';
 import { analyzeCommand } from './analyzeCommand';
 import { UsageError, type CliCommand } from './cliArgs';
 import { compressCommand } from './compressCommand';
+import { profileCommand } from './profileCommand';
 
-const commands: readonly CliCommand[] = [analyzeCommand, compressCommand];
+const commands: readonly CliCommand[] = [analyzeCommand, compressCommand, profileCommand];
 
 function helpText(): string {
   return ['usage: haloc <command> [options]', '', 'commands:', ...commands.map((c) => `  ${c.name.padEnd(10)} ${c.summary}\n             ${c.usage}`)].join('\n');

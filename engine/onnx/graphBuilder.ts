@@ -64,6 +64,11 @@ export class GraphBuilder {
     return tensor.name ?? '';
   }
 
+  /** Adds a copy of an existing node (its attributes as they are) with new input and output names. */
+  copyNode(node: onnx.INodeProto, inputs: readonly string[], outputs: readonly string[]): void {
+    this.nodes.push({ ...node, input: [...inputs], output: [...outputs] });
+  }
+
   /** Adds a node; returns its output names (generated from the node name unless given). */
   node(opType: string, inputs: readonly string[], attributes: Readonly<Record<string, AttributeValue>> = {}, options: { name?: string; outputs?: readonly string[]; outputCount?: number } = {}): string[] {
     const name = options.name ?? `${opType}_${this.counter++}`;

@@ -1,0 +1,97 @@
+// `haloc profile <model.onnx> [--batch N] [--threads T] [--provider cpu|cuda] [--target <profile>] [-o table.json]`
+// and `haloc profile --check <model.onnx> [--plan p] [--batch N] [--json]`.
+import * as os from 'node:os';
+import { readRankPlan } from '../factorize/rankPlan';
+import { formatDims } from '../graph/valueInfo';
+import { analyzeModel } from '../graph/analyzeModel';
+import { analyticProfiles, findProfile } from '../hardware/analyticProfiles';
+import { buildLatencyTable } from '../hardware/buildLatencyTable';
+import type { ExecutionProvider } from '../hardware/deviceFingerprint';
+import { estimateLatencyTable } from '../hardware/estimateLatencyTable';
+import { checkLatency, type LatencyCheck } from '../hardware/latencyCheck';
+import { writeLatencyTable } from '../hardware/latencyTable';
+import { layerSpeedups } from '../hardware/layerSpeedups';
+import { readOnnxModel } from '../onnx/onnxModel';
+import { renderTable } from '../format';
+import { parseBatch, UsageError, type CliCommand, type CliInvocation } from './cliArgs';
+
+/** The profile command. */
+export const profileCommand: CliCommand = {
+  name: 'profile',
+  usage: `haloc profile <model.onnx> [--batch N] [--threads T] [--provider cpu|cuda] [--granularity G] [--target ${analyticProfiles.map((p) => p.id).join('|')}] [-o table.json] [--json] | haloc profile --check <model.onnx> [--plan p] [--batch N] [--json]`,
+  summary: 'latency tables: measure every compressible layer at its candidate ranks on this machine (or estimate on a target profile); --check compares predicted and measured whole-model latency',
+  options: {
+    batch: { type: 'string' },
+    threads: { type: 'string' },
+    provider: { type: 'string' },
+    granularity: { type: 'string' },
+    target: { type: 'string' },
+    output: { type: 'string', short: 'o' },
+    check: { type: 'boolean' },
+    plan: { type: 'string' },
+    json: { type: 'boolean' },
+    'no-cache': { type: 'boolean' },
+  },
+  async run(invocation) {
+    const { positionals, values } = invocation;
+    const file = positionals[0];
+    if (!file || positionals.length > 1) throw new UsageError('profile takes exactly one model file');
+    const provider = (values.provider ?? 'cpu') as string;
+    if (provider !== 'cpu' && provider !== 'cuda') throw new UsageError(`--provider must be cpu or cuda, not '${provider}'`);
+    const threads = positiveInt(values.threads, 'threads') ?? os.cpus().length;
+    const granularity = positiveInt(values.granularity, 'granularity');
+    const model = readOnnxModel(file);
+    const analysis = await analyzeModel(model, { batch: parseBatch(values.batch) });
+    if (values.check === true) return runCheck(invocation, model, analysis, { provider, threads, granularity });
+    const target = typeof values.target === 'string' ? values.target : undefined;
+    const profile = target === undefined ? undefined : findProfile(target);
+    if (target !== undefined && !profile) throw new UsageError(`unknown --target '${target}'; the shipped profiles are ${analyticProfiles.map((p) => p.id).join(', ')}`);
+    const built = profile
+      ? { ...estimateLatencyTable(model, analysis, profile, granularity), measuredLayers: 0, cachedLayers: 0 }
+      : await buildLatencyTable(model, analysis, { provider, threads, granularity, ...(values['no-cache'] === true ? { cacheDir: null } : {}) });
+    if (typeof values.output === 'string') writeLatencyTable(values.output, built.table);
+    const speedups = layerSpeedups(analysis.layers, built.table, built.layerKeys);
+    if (values.json === true) return invocation.print(JSON.stringify({ table: built.table, layerKeys: built.layerKeys, speedups }, null, 2));
+    const label = built.table.kind === 'estimated' ? 'estimated' : 'measured';
+    const rows = speedups.map((s) => [
+      s.name,
+      s.originalMs.toFixed(3),
+      s.bestRank === null ? '-' : String(s.bestRank),
+      s.bestSpeedup === null ? '-' : `${s.bestSpeedup.toFixed(2)}x`,
+      s.fasterUpToRank === null ? '-' : String(s.fasterUpToRank),
+      s.fewerMacsNotFaster ? 'fewer MACs, not faster: not worth compressing here' : '',
+    ]);
+    invocation.print([
+      `${analysis.model.name}, batch ${analysis.model.batch}, inputs ${analysis.model.inputs.map((i) => formatDims(i.shape)).join(', ')}`,
+      `latency (${label}): ${built.table.source}`,
+      `rank granularity: ${built.table.granularity}; ${built.measuredLayers} layer shapes measured now, ${built.cachedLayers} from the cache`,
+      '',
+      renderTable(['layer', `>original ms (${label})`, '>fastest rank', '>speedup', '>faster up to rank', 'note'], rows),
+      ...(typeof values.output === 'string' ? ['', `wrote ${values.output}`] : []),
+    ].join('\n'));
+  },
+};
+
+async function runCheck(invocation: CliInvocation, model: ReturnType<typeof readOnnxModel>, analysis: Awaited<ReturnType<typeof analyzeModel>>, settings: { provider: ExecutionProvider; threads: number; granularity: number | undefined }): Promise<void> {
+  const plan = typeof invocation.values.plan === 'string' ? readRankPlan(invocation.values.plan) : undefined;
+  const built = await buildLatencyTable(model, analysis, settings);
+  const check = await checkLatency(model, analysis, built.table, built.layerKeys, { threads: settings.threads, provider: settings.provider }, plan?.ranks);
+  if (invocation.values.json === true) return invocation.print(JSON.stringify({ original: check.original, ...(check.compressed ? { compressed: check.compressed } : {}), untouchedMs: check.untouchedMs, batch: check.batch }, null, 2));
+  invocation.print(renderCheck(check));
+}
+
+/** The human-readable check. */
+export function renderCheck(check: LatencyCheck): string {
+  const row = (name: string, c: LatencyCheck['original']): string[] => [name, c.predictedMs.toFixed(3), c.measuredMs.toFixed(3), `${c.errorPct >= 0 ? '+' : ''}${c.errorPct.toFixed(1)}%`];
+  return [
+    `batch ${check.batch}: predicted = measured untouched part (${check.untouchedMs.toFixed(3)} ms) + the layers' table entries; measured = end to end in onnxruntime-node`,
+    renderTable(['model', '>predicted ms', '>measured ms', '>error'], [row('original', check.original), ...(check.compressed ? [row('compressed', check.compressed)] : [])]),
+  ].join('\n');
+}
+
+function positiveInt(value: unknown, name: string): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < 1) throw new UsageError(`--${name} must be a positive integer, not '${String(value)}'`);
+  return n;
+}

@@ -1,0 +1,138 @@
+// Builds the latency table of a model on this machine: the call overhead, the device's rank step
+// (a fine sweep of one representative layer), then every compressible layer's original latency and
+// its rewrite's latency at the candidate ranks. Entries are cached on disk per device fingerprint and
+// layer shape, so a second run on the same machine measures nothing again.
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { neverCancelled, type CancelSignal } from '../cancellation';
+import type { LayerAnalysis, ModelAnalysis } from '../graph/analyzeModel';
+import { GraphBuilder } from '../onnx/graphBuilder';
+import type { OnnxModel } from '../onnx/onnxModel';
+import { encodeOnnx } from '../onnx/writeOnnx';
+import { fingerprintKey, localFingerprint, onnxruntimeVersion, type DeviceFingerprint, type ExecutionProvider } from './deviceFingerprint';
+import { candidateRanks, detectGranularity } from './granularity';
+import { layerBenchModels } from './layerBenchModels';
+import { layerKey, readLatencyTable, writeLatencyTable, type LatencyTable, type LayerLatency } from './latencyTable';
+import { timeKernels, timeModel, type TimingSettings } from './timeSession';
+
+/** Settings of a table build. */
+export interface TableSettings {
+  readonly provider?: ExecutionProvider;
+  /** Intra-op threads (default: the number of cores). */
+  readonly threads?: number;
+  readonly batch?: number;
+  /** Rank step override (design principle 1); default: detected. */
+  readonly granularity?: number | undefined;
+  /** At most this many ranks per layer (the step grows in multiples of the granularity). */
+  readonly maxRanksPerLayer?: number;
+  /** Cache folder; null disables the cache. Default `$HALOC_CACHE_DIR` or ~/.cache/haloc/latency. */
+  readonly cacheDir?: string | null;
+}
+
+/** A built table and how much of it was measured now. */
+export interface TableBuild {
+  readonly table: LatencyTable;
+  /** Layer name -> key into table.layers. */
+  readonly layerKeys: Readonly<Record<string, string>>;
+  readonly measuredLayers: number;
+  readonly cachedLayers: number;
+  readonly cacheFile: string | null;
+}
+
+/** The default cache folder. */
+export function defaultCacheDir(): string {
+  return process.env.HALOC_CACHE_DIR ?? path.join(os.homedir(), '.cache', 'haloc', 'latency');
+}
+
+/** Builds (or completes from the cache) the table of every compressible layer of a model. */
+export async function buildLatencyTable(model: OnnxModel, analysis: ModelAnalysis, settings: TableSettings = {}, cancel: CancelSignal = neverCancelled, progress: (message: string, fraction?: number) => void = () => undefined): Promise<TableBuild> {
+  const threads = settings.threads ?? os.cpus().length;
+  const fingerprint = localFingerprint(settings.provider ?? 'cpu', threads, analysis.model.batch);
+  const timing: TimingSettings = { threads, provider: fingerprint.provider };
+  const cacheDir = settings.cacheDir === undefined ? defaultCacheDir() : settings.cacheDir;
+  const cacheFile = cacheDir ? path.join(cacheDir, `${fingerprintKey(fingerprint)}.json`) : null;
+  const cached = cacheFile ? readCache(cacheFile) : undefined;
+  const layers = analysis.layers.filter((l) => l.compressible);
+  const keys = Object.fromEntries(layers.map((l) => [l.name, layerKey(model, l)]));
+  const entries: Record<string, LayerLatency> = { ...(cached?.layers ?? {}) };
+  const callOverheadMs = cached?.callOverheadMs ?? (await measureCallOverhead(timing));
+  const granularity = settings.granularity ?? cached?.granularity ?? (await sweepGranularity(model, layers, timing));
+  let measured = 0;
+  const unique = [...new Map(layers.map((l) => [keys[l.name] ?? '', l])).entries()];
+  for (const [index, [key, layer]] of unique.entries()) {
+    cancel.throwIfCancelled();
+    const entry = entries[key];
+    if (entry && entry.granularity === granularity) continue;
+    progress(`timing ${layer.name}`, index / unique.length);
+    entries[key] = await measureLayer(model, layer, granularity, settings.maxRanksPerLayer ?? 24, timing, cancel);
+    measured++;
+  }
+  const table: LatencyTable = {
+    format: 'haloc-latency-table',
+    version: 1,
+    kind: 'measured',
+    source: `measured with onnxruntime-node ${onnxruntimeVersion()} (${fingerprint.provider} execution provider, ${threads} threads, batch ${fingerprint.batch}) on ${fingerprint.cpuModel}`,
+    fingerprint,
+    createdAt: cached?.createdAt ?? new Date().toISOString(),
+    callOverheadMs,
+    granularity,
+    layers: entries,
+  };
+  if (cacheFile && (measured > 0 || !cached)) {
+    fs.mkdirSync(path.dirname(cacheFile), { recursive: true });
+    writeLatencyTable(cacheFile, table);
+  }
+  return { table: { ...table, layers: Object.fromEntries(Object.values(keys).map((k) => [k, entries[k] as LayerLatency])) }, layerKeys: keys, measuredLayers: measured, cachedLayers: unique.length - measured, cacheFile };
+}
+
+function readCache(file: string): LatencyTable | undefined {
+  try {
+    return fs.existsSync(file) ? readLatencyTable(file) : undefined;
+  } catch {
+    return undefined; // a damaged cache is rebuilt
+  }
+}
+
+/** Times one layer: the original and its rewrite at the candidate ranks. */
+async function measureLayer(model: OnnxModel, layer: LayerAnalysis, granularity: number, maxRanks: number, timing: TimingSettings, cancel: CancelSignal): Promise<LayerLatency> {
+  const bench = layerBenchModels(model, layer);
+  const maxRank = layer.maxRank ?? 1;
+  const all = candidateRanks(maxRank, granularity);
+  const stride = Math.ceil(all.length / maxRanks);
+  const ranks = all.filter((_, i) => i % stride === stride - 1 || i === all.length - 1);
+  const originalMs = (await timeKernels(bench.original, bench.inputs, timing)).kernelMs;
+  const measured = [];
+  for (const rank of ranks) {
+    cancel.throwIfCancelled();
+    measured.push({ rank, ms: (await timeKernels(bench.atRank(rank), bench.inputs, timing)).kernelMs });
+  }
+  return { op: layer.op, originalMs, ranks: measured, granularity };
+}
+
+/** Finds the device's rank step from every rank 1..64 of the layer with the most MACs among the wide ones. */
+async function sweepGranularity(model: OnnxModel, layers: readonly LayerAnalysis[], timing: TimingSettings): Promise<number> {
+  const wide = layers.filter((l) => (l.maxRank ?? 0) >= 48);
+  const pool = wide.length > 0 ? wide : layers;
+  const representative = [...pool].sort((a, b) => (b.macs ?? 0) - (a.macs ?? 0))[0];
+  if (!representative) return 1;
+  const bench = layerBenchModels(model, representative);
+  const top = Math.min(64, representative.maxRank ?? 1);
+  const curve: number[] = [];
+  for (let rank = 1; rank <= top; rank++) curve.push((await timeKernels(bench.atRank(rank), bench.inputs, { ...timing, minRuns: 5, minTotalMs: 15 })).kernelMs);
+  return detectGranularity(curve);
+}
+
+/** The cost of one run of an almost empty model (an Identity on one value). */
+async function measureCallOverhead(timing: TimingSettings): Promise<number> {
+  const builder = new GraphBuilder({ name: 'overhead', opset: 13 });
+  builder.input('x', [1]);
+  builder.node('Identity', ['x'], {}, { outputs: ['y'] });
+  builder.output('y', [1]);
+  return (await timeModel(encodeOnnx(builder.build()), [{ name: 'x', dims: [1] }], { ...timing, minRuns: 50 })).medianMs;
+}
+
+/** The fingerprint a table was measured under, in words. */
+export function describeFingerprint(fingerprint: DeviceFingerprint): string {
+  return `${fingerprint.cpuModel}, ${fingerprint.cores} cores, onnxruntime ${fingerprint.onnxruntimeVersion}, ${fingerprint.provider}, ${fingerprint.threads} threads, batch ${fingerprint.batch}`;
+}

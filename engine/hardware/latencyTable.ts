@@ -1,0 +1,116 @@
+// The latency table: per layer shape, the latency of the original layer and of its rewrite at each
+// candidate rank, measured on one device (or estimated from an analytic profile), with where the
+// numbers come from. Versioned JSON, validated on read.
+import * as fs from 'node:fs';
+import Ajv from 'ajv';
+import { errorMessage, HalocError } from '../errors';
+import type { LayerAnalysis } from '../graph/analyzeModel';
+import { attributeInt, attributeInts, attributeString } from '../onnx/attributes';
+import type { OnnxModel } from '../onnx/onnxModel';
+import { writeFileAtomic } from '../io/atomicWrite';
+import type { DeviceFingerprint } from './deviceFingerprint';
+
+/** Latency of a layer's rewrite at one rank. */
+export interface RankLatency {
+  readonly rank: number;
+  readonly ms: number;
+}
+
+/** The table entry of one layer shape. */
+export interface LayerLatency {
+  readonly op: string;
+  readonly originalMs: number;
+  /** Ascending by rank. */
+  readonly ranks: readonly RankLatency[];
+  /** Step size of this layer's latency curve on the device (HALOC design principle 1). */
+  readonly granularity: number;
+}
+
+/** A latency table, as stored in a file. */
+export interface LatencyTable {
+  readonly format: 'haloc-latency-table';
+  readonly version: 1;
+  /** 'measured' on a device, or 'estimated' from an analytic profile. */
+  readonly kind: 'measured' | 'estimated';
+  /** Where the numbers come from, in words. */
+  readonly source: string;
+  readonly fingerprint?: DeviceFingerprint;
+  readonly createdAt: string;
+  /** The fixed cost of one session run (measured on an empty model), included in every entry. */
+  readonly callOverheadMs: number;
+  /** The device's rank step size found from a fine sweep (or the user's override). */
+  readonly granularity: number;
+  /** Entries by layer key (see layerKey). */
+  readonly layers: Readonly<Record<string, LayerLatency>>;
+}
+
+const tableSchema = {
+  type: 'object',
+  required: ['format', 'version', 'kind', 'source', 'createdAt', 'callOverheadMs', 'granularity', 'layers'],
+  properties: {
+    format: { const: 'haloc-latency-table' },
+    version: { const: 1 },
+    kind: { enum: ['measured', 'estimated'] },
+    source: { type: 'string' },
+    createdAt: { type: 'string' },
+    callOverheadMs: { type: 'number', minimum: 0 },
+    granularity: { type: 'integer', minimum: 1 },
+    fingerprint: { type: 'object' },
+    layers: {
+      type: 'object',
+      additionalProperties: {
+        type: 'object',
+        required: ['op', 'originalMs', 'ranks', 'granularity'],
+        properties: {
+          op: { type: 'string' },
+          originalMs: { type: 'number', minimum: 0 },
+          granularity: { type: 'integer', minimum: 1 },
+          ranks: { type: 'array', items: { type: 'object', required: ['rank', 'ms'], properties: { rank: { type: 'integer', minimum: 1 }, ms: { type: 'number', minimum: 0 } } } },
+        },
+      },
+    },
+  },
+} as const;
+
+const validateTable = new Ajv({ allErrors: true, strict: false }).compile(tableSchema);
+
+/** Reads and validates a table file; a clear error names the file and the first problems. */
+export function readLatencyTable(filePath: string): LatencyTable {
+  let json: unknown;
+  try {
+    json = JSON.parse(fs.readFileSync(filePath, 'utf8'));
+  } catch (error) {
+    throw new HalocError('BAD_ARGUMENT', `${filePath}: not a readable JSON latency table (${errorMessage(error)})`);
+  }
+  if (!validateTable(json)) {
+    const version = (json as { version?: unknown } | null)?.version;
+    if ((json as { format?: unknown } | null)?.format === 'haloc-latency-table' && version !== 1) {
+      throw new HalocError('BAD_ARGUMENT', `${filePath}: latency table version ${String(version)} is not supported (this haloc reads version 1)`);
+    }
+    const problems = (validateTable.errors ?? []).slice(0, 5).map((e) => `${e.instancePath || '/'} ${e.message ?? 'is invalid'}`);
+    throw new HalocError('BAD_ARGUMENT', `${filePath}: not a valid latency table: ${problems.join('; ')}`);
+  }
+  return json as unknown as LatencyTable;
+}
+
+/** Writes a table atomically. */
+export function writeLatencyTable(filePath: string, table: LatencyTable): void {
+  writeFileAtomic(filePath, [Buffer.from(`${JSON.stringify(table, null, 1)}\n`, 'utf8')]);
+}
+
+/** The key of a layer's shape: op, input shape, weight shape and every attribute that changes its cost. */
+export function layerKey(model: OnnxModel, layer: LayerAnalysis): string {
+  const node = model.graph.node?.[layer.nodeIndex] ?? {};
+  const ints = (name: string): string => (attributeInts(node, name) ?? []).join(',');
+  const parts = [layer.op, `x=${(layer.inputShape ?? []).join('x')}`, `w=${(layer.weightShape ?? []).join('x')}`];
+  if (layer.op === 'Conv') parts.push(`s=${ints('strides')}`, `p=${ints('pads')}`, `d=${ints('dilations')}`, `g=${attributeInt(node, 'group', 1)}`, `a=${attributeString(node, 'auto_pad', 'NOTSET')}`);
+  if (layer.op === 'Gemm') parts.push(`tA=${attributeInt(node, 'transA', 0)}`, `tB=${attributeInt(node, 'transB', 0)}`, `c=${node.input?.[2] ? 1 : 0}`);
+  if (layer.op === 'Conv' || layer.op === 'Gemm') parts.push(`bias=${node.input?.[2] ? 1 : 0}`);
+  return parts.join('|');
+}
+
+/** Latency of a layer at rank r: the entry at r, else the next measured rank above it (same step). */
+export function latencyAtRank(entry: LayerLatency, rank: number): number {
+  const exact = entry.ranks.find((r) => r.rank >= rank);
+  return exact ? exact.ms : (entry.ranks[entry.ranks.length - 1]?.ms ?? entry.originalMs);
+}
