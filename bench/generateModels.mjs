@@ -10,7 +10,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { createRequire } from 'node:module';
 
 const benchDir = path.dirname(fileURLToPath(import.meta.url));
-const repoRoot = path.resolve(benchDir, '..');
+export const repoRoot = path.resolve(benchDir, '..');
 export const cacheDir = path.join(benchDir, '.cache');
 
 /** The compiled engine (CommonJS under out/engine), or a clear message when it is not built. */
@@ -129,7 +129,55 @@ export function buildVgg16(api) {
   return { model: g.build(), params: net.params };
 }
 
+/** CIFAR ResNet-(6n+2) with option-A shortcuts (strided Slice, then zero Pad of the channels), as in ../shared/models. */
+export function buildCifarResNet(api, depth) {
+  const n = (depth - 2) / 6;
+  const net = new NetBuilder(api, `resnet${depth}_cifar`);
+  const g = net.graph;
+  const ints = (name, values) => g.initializer(api.int64Tensor(name, [values.length], values));
+  let x = g.input('input', ['N', 3, 32, 32]);
+  x = net.conv(x, 3, 16, 3, { name: 'conv1' });
+  let channels = 16;
+  [16, 32, 64].forEach((width, stage) => {
+    for (let block = 0; block < n; block++) {
+      const stride = block === 0 && stage > 0 ? 2 : 1;
+      const prefix = `layer${stage + 1}.${block}`;
+      let y = net.conv(x, channels, width, 3, { stride, name: `${prefix}.conv1` });
+      y = net.conv(y, width, width, 3, { relu: false, name: `${prefix}.conv2` });
+      let shortcut = x;
+      if (stride !== 1 || channels !== width) {
+        const sliced = g.node('Slice', [x, ints(`${prefix}.s_st`, [0, 0]), ints(`${prefix}.s_en`, [1 << 30, 1 << 30]), ints(`${prefix}.s_ax`, [2, 3]), ints(`${prefix}.s_sp`, [2, 2])])[0];
+        const extra = (width - channels) / 2;
+        shortcut = g.node('Pad', [sliced, ints(`${prefix}.pads`, [0, extra, 0, 0, 0, extra, 0, 0])])[0];
+      }
+      x = net.relu(g.node('Add', [y, shortcut])[0]);
+      channels = width;
+    }
+  });
+  x = g.node('GlobalAveragePool', [x])[0];
+  x = g.node('Flatten', [x], { axis: 1 })[0];
+  const logits = net.gemm(x, 64, 10, 'linear');
+  g.output(logits, ['N', 10]);
+  return { model: g.build(), params: net.params };
+}
+
+/** Parameters of a CIFAR ResNet-(6n+2) with conv biases (folded BatchNorm) and the 64 -> 10 classifier. */
+function cifarResNetParams(depth) {
+  const n = (depth - 2) / 6;
+  let params = 3 * 16 * 9 + 16;
+  let channels = 16;
+  for (const width of [16, 32, 64]) {
+    for (let block = 0; block < n; block++) {
+      params += channels * width * 9 + width + width * width * 9 + width;
+      channels = width;
+    }
+  }
+  return params + 64 * 10 + 10;
+}
+
 export const benchModels = {
+  resnet44: { file: 'resnet44-cifar.onnx', label: 'CIFAR ResNet-44-shaped', build: (api) => buildCifarResNet(api, 44), expectedParams: cifarResNetParams(44) },
+  resnet56: { file: 'resnet56-cifar.onnx', label: 'CIFAR ResNet-56-shaped', build: (api) => buildCifarResNet(api, 56), expectedParams: cifarResNetParams(56) },
   resnet50: { file: 'resnet50.onnx', label: 'ResNet-50-shaped', build: buildResNet50, expectedParams: 25_530_472 },
   vgg16: { file: 'vgg16.onnx', label: 'VGG-16-shaped', build: buildVgg16, expectedParams: 138_357_544 },
 };

@@ -1,0 +1,67 @@
+// Latency tables (issue 4): (1) time to build the full table of a ResNet-50-shaped model at batch 1
+// on this machine (all compressible layers, all candidate ranks), and the second build from the cache;
+// (2) predicted vs measured whole-model latency, original and 50%-rank, at batch 1 and 32, on the CIFAR
+// ResNets of ../shared/models and on generated CIFAR ResNet-44/56 shapes. Prints; asserts no timing.
+// Usage: node bench/latencyBench.mjs [--skip-resnet50] [--batches 1,32]
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { createRequire } from 'node:module';
+import { ensureModel, repoRoot } from './generateModels.mjs';
+
+const require = createRequire(import.meta.url);
+const load = (module) => require(path.join(repoRoot, 'out/engine', module));
+const { readOnnxModel } = load('onnx/onnxModel.js');
+const { analyzeModel } = load('graph/analyzeModel.js');
+const { buildLatencyTable } = load('hardware/buildLatencyTable.js');
+const { checkLatency } = load('hardware/latencyCheck.js');
+
+const args = process.argv.slice(2);
+const batches = (args.find((a) => a.startsWith('--batches='))?.slice(10) ?? '1,32').split(',').map(Number);
+const threads = os.cpus().length;
+
+async function tableBuildTimes() {
+  const file = ensureModel('resnet50');
+  const cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), 'haloc-latency-bench-'));
+  try {
+    const model = readOnnxModel(file);
+    const analysis = await analyzeModel(model, { batch: 1 });
+    let started = performance.now();
+    const first = await buildLatencyTable(model, analysis, { cacheDir, threads });
+    const firstS = (performance.now() - started) / 1000;
+    started = performance.now();
+    const second = await buildLatencyTable(readOnnxModel(file), analysis, { cacheDir, threads });
+    const secondS = (performance.now() - started) / 1000;
+    const entries = Object.values(first.table.layers);
+    const ranks = entries.reduce((s, e) => s + e.ranks.length, 0);
+    console.log(`latency table, ResNet-50-shaped, batch 1, ${threads} threads: ${first.measuredLayers} layer shapes x their candidate ranks (${ranks} rank entries, granularity ${first.table.granularity}) built in ${firstS.toFixed(1)} s (bar: < 120 s); second build from the cache ${secondS.toFixed(3)} s, ${second.measuredLayers} measured (bar: < 1 s)`);
+  } finally {
+    fs.rmSync(cacheDir, { recursive: true, force: true });
+  }
+}
+
+async function predictionErrors() {
+  const shared = path.resolve(repoRoot, '..', 'shared', 'models');
+  const models = [
+    ...['resnet20-cifar10.onnx', 'resnet32-cifar10.onnx'].map((f) => path.join(shared, f)).filter((f) => fs.existsSync(f)),
+    ensureModel('resnet44'),
+    ensureModel('resnet56'),
+  ];
+  console.log('\nwhole-model latency, predicted (untouched part measured + table entries) vs measured end to end:');
+  console.log('model                      batch  original: predicted / measured / error    50% rank: predicted / measured / error');
+  for (const file of models) {
+    for (const batch of batches) {
+      const model = readOnnxModel(file);
+      const analysis = await analyzeModel(model, { batch });
+      const { table, layerKeys } = await buildLatencyTable(model, analysis, { threads });
+      const ranks = Object.fromEntries(analysis.layers.filter((l) => l.compressible).map((l) => [l.name, Math.max(1, Math.round(l.maxRank / 2))]));
+      const check = await checkLatency(model, analysis, table, layerKeys, { threads, provider: 'cpu' }, ranks);
+      const cell = (c) => `${c.predictedMs.toFixed(2).padStart(7)} / ${c.measuredMs.toFixed(2).padStart(7)} ms / ${(c.errorPct >= 0 ? '+' : '') + c.errorPct.toFixed(1)}%`;
+      console.log(`${path.basename(file).padEnd(26)} ${String(batch).padStart(5)}  ${cell(check.original).padEnd(40)} ${cell(check.compressed)}`);
+    }
+  }
+  console.log('(bar: within 15% for both, at batch 1 and 32, on CIFAR ResNets not in ../shared)');
+}
+
+if (!args.includes('--skip-resnet50')) await tableBuildTimes();
+await predictionErrors();
