@@ -1,7 +1,8 @@
 // Bundles the extension host code, the engine worker, the CLI and the webview with esbuild.
 // Type-checking is `tsc -b`; this only bundles. Native modules stay external and ship in node_modules.
 import * as esbuild from 'esbuild';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 
 const production = process.argv.includes('--production');
 const common = {
@@ -24,3 +25,8 @@ if (existsSync('webview/main.ts')) {
   entries.push({ entryPoints: ['webview/main.ts'], outfile: 'dist/webview.js', platform: 'browser', format: 'iife', target: 'es2022' });
 }
 await Promise.all(entries.filter((e) => existsSync(e.entryPoints[0])).map((e) => esbuild.build({ ...common, ...e })));
+
+// The plan-file schema, from its TypeScript source (compiled by `tsc -b` before this script runs).
+const { rankPlanSchema } = createRequire(import.meta.url)('../out/engine/factorize/rankPlanSchema.js');
+mkdirSync('dist', { recursive: true });
+writeFileSync('dist/ranks.schema.json', `${JSON.stringify(rankPlanSchema, null, 2)}\n`);
