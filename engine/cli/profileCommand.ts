@@ -42,13 +42,14 @@ export const profileCommand: CliCommand = {
     const granularity = positiveInt(values.granularity, 'granularity');
     const model = readOnnxModel(file);
     const analysis = await analyzeModel(model, { batch: parseBatch(values.batch) });
-    if (values.check === true) return runCheck(invocation, model, analysis, { provider, threads, granularity });
+    const cache = values['no-cache'] === true ? { cacheDir: null } : {};
+    if (values.check === true) return runCheck(invocation, model, analysis, { provider, threads, granularity, ...cache });
     const target = typeof values.target === 'string' ? values.target : undefined;
     const profile = target === undefined ? undefined : findProfile(target);
     if (target !== undefined && !profile) throw new UsageError(`unknown --target '${target}'; the shipped profiles are ${analyticProfiles.map((p) => p.id).join(', ')}`);
     const built = profile
       ? { ...estimateLatencyTable(model, analysis, profile, granularity), measuredLayers: 0, cachedLayers: 0 }
-      : await buildLatencyTable(model, analysis, { provider, threads, granularity, ...(values['no-cache'] === true ? { cacheDir: null } : {}) });
+      : await buildLatencyTable(model, analysis, { provider, threads, granularity, ...cache });
     if (typeof values.output === 'string') writeLatencyTable(values.output, built.table);
     const speedups = layerSpeedups(analysis.layers, built.table, built.layerKeys);
     if (values.json === true) return invocation.print(JSON.stringify({ table: built.table, layerKeys: built.layerKeys, speedups }, null, 2));
@@ -72,7 +73,7 @@ export const profileCommand: CliCommand = {
   },
 };
 
-async function runCheck(invocation: CliInvocation, model: ReturnType<typeof readOnnxModel>, analysis: Awaited<ReturnType<typeof analyzeModel>>, settings: { provider: ExecutionProvider; threads: number; granularity: number | undefined }): Promise<void> {
+async function runCheck(invocation: CliInvocation, model: ReturnType<typeof readOnnxModel>, analysis: Awaited<ReturnType<typeof analyzeModel>>, settings: { provider: ExecutionProvider; threads: number; granularity: number | undefined; cacheDir?: null }): Promise<void> {
   const plan = typeof invocation.values.plan === 'string' ? readRankPlan(invocation.values.plan) : undefined;
   const built = await buildLatencyTable(model, analysis, settings);
   const check = await checkLatency(model, analysis, built.table, built.layerKeys, { threads: settings.threads, provider: settings.provider }, plan?.ranks);

@@ -57,15 +57,18 @@ export async function buildLatencyTable(model: OnnxModel, analysis: ModelAnalysi
   const keys = Object.fromEntries(layers.map((l) => [l.name, layerKey(model, l)]));
   const entries: Record<string, LayerLatency> = { ...(cached?.layers ?? {}) };
   const callOverheadMs = cached?.callOverheadMs ?? (await measureCallOverhead(timing));
-  const granularity = settings.granularity ?? cached?.granularity ?? (await sweepGranularity(model, layers, timing));
+  // The device's step is detected once and kept in the cache; a user's override is used, never saved as it.
+  const detected = cached?.deviceGranularity ?? (settings.granularity === undefined ? await sweepGranularity(model, layers, timing) : undefined);
+  const granularity = settings.granularity ?? detected ?? 1;
+  const maxRanks = settings.maxRanksPerLayer ?? 24;
   let measured = 0;
   const unique = [...new Map(layers.map((l) => [keys[l.name] ?? '', l])).entries()];
   for (const [index, [key, layer]] of unique.entries()) {
     cancel.throwIfCancelled();
     const entry = entries[key];
-    if (entry && entry.granularity === granularity) continue;
+    if (entry && entry.granularity === granularity && entry.rankLimit === maxRanks) continue;
     progress(`timing ${layer.name}`, index / unique.length);
-    entries[key] = await measureLayer(model, layer, granularity, settings.maxRanksPerLayer ?? 24, timing, cancel);
+    entries[key] = await measureLayer(model, layer, granularity, maxRanks, timing, cancel);
     measured++;
   }
   const table: LatencyTable = {
@@ -77,6 +80,7 @@ export async function buildLatencyTable(model: OnnxModel, analysis: ModelAnalysi
     createdAt: cached?.createdAt ?? new Date().toISOString(),
     callOverheadMs,
     granularity,
+    ...(detected === undefined ? {} : { deviceGranularity: detected }),
     layers: entries,
   };
   if (cacheFile && (measured > 0 || !cached)) {
@@ -99,15 +103,21 @@ async function measureLayer(model: OnnxModel, layer: LayerAnalysis, granularity:
   const bench = layerBenchModels(model, layer);
   const maxRank = layer.maxRank ?? 1;
   const all = candidateRanks(maxRank, granularity);
-  const stride = Math.ceil(all.length / maxRanks);
-  const ranks = all.filter((_, i) => i % stride === stride - 1 || i === all.length - 1);
+  const ranks = spread(all, maxRanks);
   const originalMs = (await timeKernels(bench.original, bench.inputs, timing)).kernelMs;
   const measured = [];
   for (const rank of ranks) {
     cancel.throwIfCancelled();
     measured.push({ rank, ms: (await timeKernels(bench.atRank(rank), bench.inputs, timing)).kernelMs });
   }
-  return { op: layer.op, originalMs, ranks: measured, granularity };
+  return { op: layer.op, originalMs, ranks: measured, granularity, rankLimit: maxRanks };
+}
+
+/** At most `count` values of a sorted list, evenly spread, always keeping the first and the last. */
+export function spread(values: readonly number[], count: number): number[] {
+  if (values.length <= count) return [...values];
+  if (count <= 1) return values.slice(-1);
+  return [...new Set(Array.from({ length: count }, (_, i) => values[Math.round((i * (values.length - 1)) / (count - 1))] ?? 0))];
 }
 
 /** Finds the device's rank step from every rank 1..64 of the layer with the most MACs among the wide ones. */

@@ -21,8 +21,9 @@ export function detectGranularity(latencyMs: readonly number[], candidates: read
 
 /**
  * True when the curve rises in steps of g: the typical jump across block boundaries is at least twice
- * the typical jump inside blocks, and large jumps inside blocks are rare (at most a quarter as many as
- * there are boundaries, which rejects g = 16 on a curve that steps every 8).
+ * the typical jump inside blocks, and no position inside a block has a large jump in more blocks than
+ * half the boundaries (a finer step recurs at the same position in every block, which rejects g = 16 on
+ * a curve that steps every 8; a single slow sample does not).
  */
 export function fitsSteps(latencyMs: readonly number[], g: number): boolean {
   const across: number[] = [];
@@ -34,12 +35,17 @@ export function fitsSteps(latencyMs: readonly number[], g: number): boolean {
   const rise = median(across);
   if (rise <= 0) return false;
   const flat = median(within.map(Math.abs));
-  const largeInside = within.filter((jump) => jump > rise / 2).length;
-  return rise >= 2 * flat && largeInside <= 0.25 * across.length;
+  const largeAt = new Map<number, number>();
+  for (let r = 2; r <= latencyMs.length; r++) {
+    const jump = (latencyMs[r - 1] ?? 0) - (latencyMs[r - 2] ?? 0);
+    if ((r - 1) % g !== 0 && jump > rise / 2) largeAt.set((r - 1) % g, (largeAt.get((r - 1) % g) ?? 0) + 1);
+  }
+  return rise >= 2 * flat && Math.max(0, ...largeAt.values()) <= 0.5 * across.length;
 }
 
 /** Candidate ranks: the multiples of g up to `maxRank`, plus `maxRank` itself when it is not one. */
 export function candidateRanks(maxRank: number, granularity: number): number[] {
+  if (!Number.isInteger(granularity) || granularity < 1) throw new RangeError(`rank granularity must be a positive integer, not ${granularity}`);
   const ranks: number[] = [];
   for (let r = granularity; r < maxRank; r += granularity) ranks.push(r);
   ranks.push(maxRank);

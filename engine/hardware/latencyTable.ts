@@ -22,8 +22,10 @@ export interface LayerLatency {
   readonly originalMs: number;
   /** Ascending by rank. */
   readonly ranks: readonly RankLatency[];
-  /** Step size of this layer's latency curve on the device (HALOC design principle 1). */
+  /** The rank step its candidate ranks follow. */
   readonly granularity: number;
+  /** The most candidate ranks that were asked for when it was measured. */
+  readonly rankLimit?: number;
 }
 
 /** A latency table, as stored in a file. */
@@ -38,8 +40,10 @@ export interface LatencyTable {
   readonly createdAt: string;
   /** The fixed cost of one session run (measured on an empty model), included in every entry. */
   readonly callOverheadMs: number;
-  /** The device's rank step size found from a fine sweep (or the user's override). */
+  /** The rank step of the candidate ranks (the device's, or the user's override). */
   readonly granularity: number;
+  /** The device's rank step as a fine sweep found it (HALOC design principle 1), when one ran. */
+  readonly deviceGranularity?: number;
   /** Entries by layer key (see layerKey). */
   readonly layers: Readonly<Record<string, LayerLatency>>;
 }
@@ -55,6 +59,7 @@ const tableSchema = {
     createdAt: { type: 'string' },
     callOverheadMs: { type: 'number', minimum: 0 },
     granularity: { type: 'integer', minimum: 1 },
+    deviceGranularity: { type: 'integer', minimum: 1 },
     fingerprint: { type: 'object' },
     layers: {
       type: 'object',
@@ -83,14 +88,15 @@ export function readLatencyTable(filePath: string): LatencyTable {
     throw new HalocError('BAD_ARGUMENT', `${filePath}: not a readable JSON latency table (${errorMessage(error)})`);
   }
   if (!validateTable(json)) {
-    const version = (json as { version?: unknown } | null)?.version;
-    if ((json as { format?: unknown } | null)?.format === 'haloc-latency-table' && version !== 1) {
-      throw new HalocError('BAD_ARGUMENT', `${filePath}: latency table version ${String(version)} is not supported (this haloc reads version 1)`);
-    }
+    const { format, version } = (typeof json === 'object' && json !== null ? json : {}) as { format?: unknown; version?: unknown };
+    if (format !== 'haloc-latency-table') throw new HalocError('BAD_ARGUMENT', `${filePath}: not a HALOC latency table (its "format" is not "haloc-latency-table")`);
+    if (version !== 1) throw new HalocError('BAD_ARGUMENT', `${filePath}: latency table version ${JSON.stringify(version)} is not supported (this haloc reads version 1)`);
     const problems = (validateTable.errors ?? []).slice(0, 5).map((e) => `${e.instancePath || '/'} ${e.message ?? 'is invalid'}`);
     throw new HalocError('BAD_ARGUMENT', `${filePath}: not a valid latency table: ${problems.join('; ')}`);
   }
-  return json as unknown as LatencyTable;
+  const table = json as unknown as LatencyTable;
+  const sorted = Object.fromEntries(Object.entries(table.layers).map(([key, entry]) => [key, { ...entry, ranks: [...entry.ranks].sort((a, b) => a.rank - b.rank) }]));
+  return { ...table, layers: sorted };
 }
 
 /** Writes a table atomically. */

@@ -35,7 +35,8 @@ export function untouchedPart(model: OnnxModel, removed: readonly LayerAnalysis[
     if (input && !consumed.has(input) && produced.has(input) && !initializerNames.has(input)) extraOutputs.push({ name: input });
   }
   const used = new Set(nodes.flatMap((n) => n.input ?? []));
-  const outputs = [...(graph.output ?? []), ...extraOutputs.filter((o, i, all) => all.findIndex((x) => x.name === o.name) === i)];
+  const outputs = [...(graph.output ?? [])];
+  for (const extra of extraOutputs) if (!outputs.some((o) => o.name === extra.name)) outputs.push(extra);
   return {
     model: {
       ...model.proto,
