@@ -12,7 +12,7 @@ import { isSameFile } from '../io/atomicWrite';
 import { externalDataFiles } from '../onnx/externalData';
 import { readOnnxModel, type OnnxModel } from '../onnx/onnxModel';
 import { encodeOnnx, inlineExternalData, writeOnnxFile } from '../onnx/writeOnnx';
-import { factorsAtRank, layerBasis, rankForEnergy } from './layerBasis';
+import { factorsAtRank, layerBasis, layerSpectrum, rankForEnergy, type LayerSpectrum } from './layerBasis';
 import { checkPlan, type LayerRank, type RankPlan } from './rankPlan';
 import { rewriteModel, type LayerRewrite } from './rewriteModel';
 
@@ -45,6 +45,8 @@ export interface CompressedLayer {
   readonly paramsAfter: number;
   /** ||W - W_r|| / ||W|| of the weight; null when kept. */
   readonly weightError: number | null;
+  /** The layer's spectrum and error for every rank; null when kept (not computed). */
+  readonly spectrum: LayerSpectrum | null;
 }
 
 /** What a compression did. */
@@ -75,7 +77,7 @@ export async function compressModel(modelPath: string, settings: CompressSetting
     const wanted = plannedRank(settings.choice, layer);
     if (wanted === 'keep') {
       ranks[layer.name] = 'keep';
-      layers.push(reportLayer(layer, 'keep', null));
+      layers.push(reportLayer(layer, 'keep', null, null));
       continue;
     }
     const basis = await layerBasis(model, layer);
@@ -87,7 +89,7 @@ export async function compressModel(modelPath: string, settings: CompressSetting
     ranks[layer.name] = rank;
     // Before opset 11 the rewrite's first Gemm needs a C: one zero value (see rewriteModel).
     const zeroC = layer.op === 'Gemm' && model.opsetVersion < 11 ? 1 : 0;
-    layers.push(reportLayer(layer, rank, basis.errorByRank[Math.min(rank, basis.errorByRank.length) - 1] ?? 0, zeroC));
+    layers.push(reportLayer(layer, rank, basis.errorByRank[Math.min(rank, basis.errorByRank.length) - 1] ?? 0, layerSpectrum(basis), zeroC));
   }
   cancel.throwIfCancelled();
   progress('checking the rewritten model in onnxruntime', 0.9);
@@ -134,7 +136,7 @@ function plannedRank(choice: RankChoice, layer: LayerAnalysis): LayerRank | 'ene
   }
 }
 
-function reportLayer(layer: LayerAnalysis, rank: LayerRank, weightError: number | null, extraParams = 0): CompressedLayer {
+function reportLayer(layer: LayerAnalysis, rank: LayerRank, weightError: number | null, spectrum: LayerSpectrum | null, extraParams = 0): CompressedLayer {
   const shape = layer.lowRankShape as LowRankShape;
   const macsAfter = rank === 'keep' ? (layer.macs ?? 0) : lowRankMacs(shape, rank);
   const biasParams = layer.params - fullWeightParams(shape);
@@ -149,6 +151,7 @@ function reportLayer(layer: LayerAnalysis, rank: LayerRank, weightError: number 
     paramsBefore: layer.params,
     paramsAfter: rank === 'keep' ? layer.params : lowRankParams(shape, rank) + biasParams + extraParams,
     weightError,
+    spectrum,
   };
 }
 

@@ -46,3 +46,24 @@ export function rankForEnergy(errorByRank: Float64Array, energyKept: number): nu
   const index = errorByRank.findIndex((e) => e <= maxError + 1e-12);
   return index < 0 ? errorByRank.length : index + 1;
 }
+
+/** A layer's spectrum as reports show it: singular values (SVD) or the two mode spectra (Tucker-2). */
+export interface LayerSpectrum {
+  /** Singular values of W (SVD), or of the output-channel mode unfolding (Tucker-2), descending. */
+  readonly singularValues: readonly number[];
+  /** Tucker-2 only: singular values of the input-channel mode unfolding, descending. */
+  readonly inModeSingularValues?: readonly number[];
+  /** Relative reconstruction error ||W - W_r|| / ||W|| for r = 1, 2, ... */
+  readonly errorByRank: readonly number[];
+}
+
+/** The spectrum and error-by-rank of a computed basis. */
+export function layerSpectrum(value: LayerBasis): LayerSpectrum {
+  const round = (values: ArrayLike<number>): number[] => Array.from(values, (v) => Number(v.toPrecision(6)));
+  if (value.kind === 'svd') return { singularValues: round(value.basis.singularValues), errorByRank: round(value.errorByRank) };
+  return {
+    singularValues: round(value.basis.outSpectrum.map(Math.sqrt)),
+    inModeSingularValues: round(value.basis.inSpectrum.map(Math.sqrt)),
+    errorByRank: round(value.errorByRank),
+  };
+}
