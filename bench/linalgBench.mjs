@@ -10,7 +10,11 @@
 // Each side's time covers exactly the decompositions (the Gram products of (a) are set-up, not timed).
 // Medians of alternating runs; the ratio is ours / numpy. Exit code 1 only when a run fails or a
 // result is wrong, never for a slow ratio.
-// Usage: npx tsc -b && node bench/linalgBench.mjs [--runs N] [--rsvd-runs N] [--skip-eigen] [--skip-rsvd]
+//  (c) with --per-size: one decomposition at a time at n = 64 ... 2048 (random Gram matrices), our
+//      symmetricEigen in this thread (onnxruntime with its default threads) against numpy.linalg.eigh.
+// numpy's OpenBLAS threads slow down much more than ours when other processes load the machine:
+// the load average is printed, and ratios measured under load are not comparable to quiet ones.
+// Usage: npx tsc -b && node bench/linalgBench.mjs [--runs N] [--rsvd-runs N] [--skip-eigen] [--skip-rsvd] [--per-size]
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import { createRequire } from 'node:module';
@@ -37,6 +41,7 @@ const { symmetricEigenBatch, EigenPool } = engine('eigenBatch.js');
 const { randomizedSvd } = engine('randomizedSvd.js');
 const { ortGemm } = engine('ortGemm.js');
 const { NormalRandom } = engine('random.js');
+const { symmetricEigen } = engine('symmetricEigen.js');
 
 /** The Python peer: one JSON request per line, one answer per line. */
 class Peer {
@@ -190,6 +195,31 @@ async function benchRandomizedSvd(peer, tmp) {
   return ratio;
 }
 
+async function benchPerSize(peer, tmp) {
+  console.log(`(c) one decomposition at a time (random Gram matrices W W^T, W n x 4n), ${runs} alternating runs each`);
+  const random = new NormalRandom(7);
+  for (const n of [64, 256, 512, 1024, 2048]) {
+    const w = new Float32Array(n * 4 * n);
+    random.fillNormal(w);
+    const matrix = await gram(w, n, 4 * n, 'rows');
+    const file = path.join(tmp, `gram${n}.f64`);
+    fs.writeFileSync(file, Buffer.from(matrix.buffer));
+    const request = { op: 'eigh', path: file, sizes: [n] };
+    await symmetricEigen(matrix, n);
+    await peer.ask(request);
+    const ours = [];
+    const theirs = [];
+    for (let r = 0; r < (n >= 2048 ? Math.min(runs, 3) : runs); r++) {
+      const start = process.hrtime.bigint();
+      await symmetricEigen(matrix, n);
+      ours.push(seconds(start));
+      theirs.push((await peer.ask(request)).seconds);
+    }
+    const ratio = median(ours) / median(theirs);
+    console.log(`    n=${String(n).padStart(4)}: ours ${(1e3 * median(ours)).toFixed(1)} ms, numpy ${(1e3 * median(theirs)).toFixed(1)} ms, ratio ${ratio.toFixed(2)}`);
+  }
+}
+
 async function main() {
   const peer = new Peer();
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'haloc-linalg-bench-'));
@@ -200,7 +230,8 @@ async function main() {
     const ratios = [];
     if (!args.includes('--skip-eigen')) ratios.push(['(a) eigen', await benchEigen(peer, tmp)]);
     if (!args.includes('--skip-rsvd')) ratios.push(['(b) randomized SVD', await benchRandomizedSvd(peer, tmp)]);
-    console.log(`summary: ${ratios.map(([name, r]) => `${name} ${r.toFixed(2)}`).join(', ')} (ours/numpy, bar <= 1.0 each)`);
+    if (args.includes('--per-size')) await benchPerSize(peer, tmp);
+    console.log(`summary: ${ratios.map(([name, r]) => `${name} ${r.toFixed(2)}`).join(', ')} (ours/numpy, bar <= 1.0 each); load average now ${os.loadavg()[0].toFixed(2)}`);
   } finally {
     peer.close();
     fs.rmSync(tmp, { recursive: true, force: true });

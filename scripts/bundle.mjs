@@ -20,6 +20,7 @@ const entries = [
   { entryPoints: ['extension/extension.ts'], outfile: 'dist/extension.js' },
   { entryPoints: ['engine/worker/workerMain.ts'], outfile: 'dist/worker.js' },
   { entryPoints: ['engine/cli/main.ts'], outfile: 'dist/cli.js' },
+  { entryPoints: ['engine/linalg/eigenWorker.ts'], outfile: 'dist/eigenWorker.js' },
 ];
 if (existsSync('webview/main.ts')) {
   entries.push({ entryPoints: ['webview/main.ts'], outfile: 'dist/webview.js', platform: 'browser', format: 'iife', target: 'es2022' });

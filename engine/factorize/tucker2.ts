@@ -3,6 +3,7 @@
 // rotated core gives the exact reconstruction error of every equal rank at once:
 // ||W - W_r||^2 = ||W||^2 - ||core[:r_out, :r_in]||^2 (orthogonal projections).
 import { gemm } from '../linalg/gemm';
+import { gram } from '../linalg/gram';
 import { symmetricEigen } from '../linalg/symmetricEigen';
 import type { TuckerFactors } from './layerFactors';
 

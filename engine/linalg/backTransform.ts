@@ -67,6 +67,6 @@ export async function applyReflectors(form: TridiagonalForm, z: Float64Array): P
       Vt: { data: vt, dims: [kb, m] },
       Tt: { data: tt, dims: [kb, kb] },
       Z: { data: rows, dims: [m, n] },
-    }, { Y: { data: rows, dims: [m, n] } });
+    }, { Y: { data: rows, dims: [m, n] } }, 2 * kb * m * n);
   }
 }

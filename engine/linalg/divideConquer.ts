@@ -4,9 +4,8 @@
 // nearly equal eigenvalues. Eigenvectors are kept as rows (contiguous), so rotations, gathers and the
 // final placement are plain copies; the two eigenvector products of each merge go to onnxruntime
 // once they are large. Leaves of up to LEAF rows use the implicit QL method.
-import { gemm, SMALL_GEMM_MACS } from './gemm';
-import { ortGemmPair, type GemmTask } from './ortGemm';
-import { secularSolve, type SecularWork } from './secular';
+import { assemble, type Deflation, type Problem } from './mergeVectors';
+import type { SecularWork } from './secular';
 import { tridiagonalQl } from './tridiagonalQl';
 import { f64View, type WasmArena } from './wasmKernels';
 
@@ -43,17 +42,6 @@ export async function tridiagonalEigen(d: Float64Array, e: Float64Array, n: numb
   return z;
 }
 
-interface Problem {
-  readonly d: Float64Array;
-  readonly e: Float64Array;
-  /** Row j: eigenvector j (within its block's columns). */
-  readonly qt: Float64Array;
-  /** The result, written by the last merge: column j is eigenvector j. */
-  readonly z: Float64Array;
-  readonly n: number;
-  readonly work: SecularWork;
-}
-
 async function solve(p: Problem, lo: number, hi: number): Promise<void> {
   const m = hi - lo;
   if (m <= LEAF) {
@@ -81,24 +69,6 @@ function solveLeaf(p: Problem, lo: number, hi: number): void {
   p.d.set(mem.subarray(work.delta / 8, work.delta / 8 + m), lo);
   const rows = work.vectors / 8;
   for (let r = 0; r < m; r++) p.qt.set(mem.subarray(rows + r * m, rows + r * m + m), (lo + r) * p.n + lo);
-}
-
-/** One half of a merge's eigenvector update: the product and where its result goes. */
-interface Half {
-  readonly colStart: number;
-  readonly cols: number;
-  readonly out: Float64Array;
-  readonly task: GemmTask<Float64Array>;
-}
-
-/** What deflation leaves for the secular equation, and the eigenvectors it rotated. */
-interface Deflation {
-  readonly values: Float64Array;
-  readonly z: Float64Array;
-  readonly kept: readonly number[];
-  readonly deflated: readonly number[];
-  readonly top: Uint8Array;
-  readonly bottom: Uint8Array;
 }
 
 /** Merges the solved halves [lo, mid) and [mid, hi) coupled by rho * u u^T, u = (e_last, sign e_first). */
@@ -187,103 +157,5 @@ function rotateRows(p: Problem, lo: number, hi: number, ra: number, rb: number, 
     const y = qt[ob + col]!;
     qt[oa + col] = c * x + s * y;
     qt[ob + col] = c * y - s * x;
-  }
-}
-
-/**
- * Solves the secular equation of the kept part and writes the merged, sorted block into d and qt (or,
- * for the last merge, z). Each half of the block is one product (kept old vectors)^T * (secular
- * vectors); the deflated vectors are copied to their sorted places. Without deflation the product
- * lands in sorted order directly.
- */
-async function assemble(p: Problem, lo: number, mid: number, hi: number, rho: number, f: Deflation): Promise<void> {
-  const { d, qt, n, work } = p;
-  const m = hi - lo;
-  const n1 = mid - lo;
-  const k = f.kept.length;
-  let mem = f64View(0, work.vectors / 8 + k * k);
-  for (let i = 0; i < k; i++) {
-    mem[work.delta / 8 + i] = f.values[f.kept[i]!]!;
-    mem[work.z / 8 + i] = f.z[f.kept[i]!]!;
-  }
-  secularSolve(work, k, rho);
-  mem = f64View(0, work.vectors / 8 + k * k);
-  const u = mem.subarray(work.vectors / 8, work.vectors / 8 + k * k); // column j: vector of root j
-  // sorted positions: roots (ascending) merged with the deflated values (sorted)
-  const deflated = [...f.deflated].sort((a, b) => f.values[a]! - f.values[b]!);
-  const rootPos = new Int32Array(k);
-  const deflatedPos = new Int32Array(deflated.length);
-  for (let a = 0, b = 0, pos = 0; pos < m; pos++) {
-    const root = a < k ? mem[work.lamBase / 8 + a]! + mem[work.tau / 8 + a]! : Infinity;
-    if (b >= deflated.length || root <= f.values[deflated[b]!]!) {
-      d[lo + pos] = root;
-      rootPos[a++] = pos;
-    } else {
-      d[lo + pos] = f.values[deflated[b]!]!;
-      deflatedPos[b++] = pos;
-    }
-  }
-  const inOrder = deflated.length === 0; // then rootPos is the identity
-  const final = lo === 0 && hi === n;
-  // each half of the block: (kept old vectors with a part in columns colStart..+cols) x (secular
-  // vectors); (final) cols x k, rows are components, or k x cols, rows are vectors
-  const prepare = (colStart: number, cols: number, flags: Uint8Array, out: Float64Array): Half => {
-    let count = 0;
-    for (let i = 0; i < k; i++) if (flags[f.kept[i]!]) count++;
-    const coef = new Float64Array(count * k);
-    const old = new Float64Array(count * cols);
-    for (let i = 0, t = 0; i < k; i++) {
-      const c = f.kept[i]!;
-      if (!flags[c]) continue;
-      coef.set(u.subarray(i * k, i * k + k), t * k);
-      const src = (lo + c) * n + colStart;
-      old.set(qt.subarray(src, src + cols), t * cols);
-      t++;
-    }
-    const product = inOrder ? out : new Float64Array(k * cols);
-    const task = final ? { a: old, b: coef, m: cols, k: count, n: k, out: product } : { a: coef, b: old, m: k, k: count, n: cols, out: product };
-    return { colStart, cols, out, task };
-  };
-  // the deflated vectors (and, out of order, the roots' vectors) to their sorted places
-  const place = ({ colStart, cols, out, task }: Half): void => {
-    const product = task.out;
-    if (final) {
-      for (let r = 0; r < cols; r++) {
-        const row = r * m;
-        const src = r * k;
-        for (let j = 0; j < k; j++) out[row + rootPos[j]!] = product[src + j]!;
-        for (let b = 0; b < deflated.length; b++) out[row + deflatedPos[b]!] = qt[(lo + deflated[b]!) * n + colStart + r]!;
-      }
-      return;
-    }
-    for (let j = 0; j < k; j++) out.set(product.subarray(j * cols, (j + 1) * cols), rootPos[j]! * cols);
-    for (let b = 0; b < deflated.length; b++) {
-      const src = (lo + deflated[b]!) * n + colStart;
-      out.set(qt.subarray(src, src + cols), deflatedPos[b]! * cols);
-    }
-  };
-  const run = async (top: Half, bottom: Half): Promise<void> => {
-    const big = (h: Half): boolean => h.task.m * h.task.k * h.task.n >= SMALL_GEMM_MACS;
-    if (big(top) && big(bottom)) {
-      await ortGemmPair(top.task, bottom.task, { transA: true });
-    } else {
-      for (const h of [top, bottom]) await gemm(h.task.a, h.task.b, h.task.m, h.task.k, h.task.n, { transA: true, out: h.task.out });
-    }
-    if (!inOrder) {
-      place(top);
-      place(bottom);
-    }
-  };
-  if (final) {
-    await run(prepare(lo, n1, f.top, p.z.subarray(0, n1 * n)), prepare(mid, m - n1, f.bottom, p.z.subarray(n1 * n, n * n)));
-    return;
-  }
-  const upper = new Float64Array(m * n1);
-  const lower = new Float64Array(m * (m - n1));
-  await run(prepare(lo, n1, f.top, upper), prepare(mid, m - n1, f.bottom, lower));
-  for (let pos = 0; pos < m; pos++) {
-    const row = (lo + pos) * n + lo;
-    qt.set(upper.subarray(pos * n1, pos * n1 + n1), row);
-    qt.set(lower.subarray(pos * (m - n1), (pos + 1) * (m - n1)), row + n1);
   }
 }

@@ -27,9 +27,15 @@ type Ort = typeof OrtModule;
 
 let ortModule: Ort | undefined;
 const sessions = new Map<string, Promise<OrtModule.InferenceSession>>();
-let threadCount = 0; // 0: onnxruntime's default (one thread per core)
+let threadCount = 0; // 0: automatic (see threadsFor)
 
-/** Sets the intra-op thread count of sessions created from now on (worker pools use 1). */
+/** Below this many multiply-adds a product runs on one thread: waking a pool costs more than it saves. */
+const PARALLEL_MACS = 1 << 24;
+
+/**
+ * Sets the intra-op thread count of the sessions (worker pools use 1); 0 restores the automatic
+ * choice: one thread for small products, onnxruntime's default (one per core) for large ones.
+ */
 export function setGemmThreads(threads: number): void {
   if (threads !== threadCount) {
     threadCount = threads;
@@ -53,16 +59,22 @@ function gemmModel(precision: Precision, transA: boolean, transB: boolean): Uint
   return encodeOnnx(g.build());
 }
 
-/** The cached session of a model (built on first use) for this thread. */
-export function cachedSession(key: string, build: () => Uint8Array): Promise<OrtModule.InferenceSession> {
-  let s = sessions.get(key);
+/** The intra-op threads for a product of `macs` multiply-adds (0: onnxruntime's default). */
+function threadsFor(macs: number): number {
+  return threadCount > 0 ? threadCount : macs < PARALLEL_MACS ? 1 : 0;
+}
+
+/** The cached session of a model (built on first use) for this thread, with `threads` intra-op threads. */
+export function cachedSession(key: string, build: () => Uint8Array, threads = threadCount): Promise<OrtModule.InferenceSession> {
+  const fullKey = `${key}@${threads}`;
+  let s = sessions.get(fullKey);
   if (!s) {
     const ort = loadOrt();
-    const options: OrtModule.InferenceSession.SessionOptions = threadCount > 0
-      ? { intraOpNumThreads: threadCount, interOpNumThreads: 1, logSeverityLevel: 3 }
+    const options: OrtModule.InferenceSession.SessionOptions = threads > 0
+      ? { intraOpNumThreads: threads, interOpNumThreads: 1, logSeverityLevel: 3 }
       : { interOpNumThreads: 1, logSeverityLevel: 3 };
     s = ort.InferenceSession.create(build(), options);
-    sessions.set(key, s);
+    sessions.set(fullKey, s);
   }
   return s;
 }
@@ -73,10 +85,13 @@ export interface TensorArg {
   readonly dims: readonly number[];
 }
 
-/** Runs a cached model; outputs are written into the given buffers (which may alias an input). */
-export async function runCached(key: string, build: () => Uint8Array, inputs: Readonly<Record<string, TensorArg>>, outputs: Readonly<Record<string, TensorArg>>): Promise<void> {
+/**
+ * Runs a cached model; outputs are written into the given buffers (which may alias an input). `macs`
+ * (the multiply-adds of the run) picks the thread count when it is automatic.
+ */
+export async function runCached(key: string, build: () => Uint8Array, inputs: Readonly<Record<string, TensorArg>>, outputs: Readonly<Record<string, TensorArg>>, macs = Infinity): Promise<void> {
   const ort = loadOrt();
-  const s = await cachedSession(key, build);
+  const s = await cachedSession(key, build, threadsFor(macs));
   const tensor = (arg: TensorArg): OrtModule.Tensor => {
     const size = arg.dims.reduce((p, d) => p * d, 1);
     const data = arg.data.length === size ? arg.data : arg.data.subarray(0, size);
@@ -105,7 +120,7 @@ export async function ortGemm<T extends FloatMatrix>(a: T, b: T, m: number, k: n
   await runCached(key, () => gemmModel(precision, transA, transB), {
     A: { data: a, dims: transA ? [k, m] : [m, k] },
     B: { data: b, dims: transB ? [n, k] : [k, n] },
-  }, { C: { data: out, dims: [m, n] } });
+  }, { C: { data: out, dims: [m, n] } }, m * k * n);
   return out;
 }
 
@@ -148,5 +163,5 @@ export async function ortGemmPair<T extends FloatMatrix>(first: GemmTask<T>, sec
     outputs[`C${i}`] = { data: t.out, dims: [t.m, t.n] };
   });
   const key = `gemmPair:${precision}:${transA ? 'T' : 'N'}${transB ? 'T' : 'N'}`;
-  await runCached(key, () => pairModel(precision, transA, transB), inputs, outputs);
+  await runCached(key, () => pairModel(precision, transA, transB), inputs, outputs, first.m * first.k * first.n + second.m * second.k * second.n);
 }

@@ -2,16 +2,23 @@
 // tridiagonalization (wasm SIMD symmetric matrix-vector products + onnxruntime rank-2k updates),
 // divide and conquer on the tridiagonal matrix, and the blocked back-transformation (onnxruntime).
 //
-// Why this implementation (measured on the 2-core project machine, timings of one decomposition,
-// numpy 2.4 / OpenBLAS 0.3.31 `numpy.linalg.eigh` in the same run; see bench/linalgBench.mjs for the
-// ratios of the whole ResNet-50 set): the npm candidates were far slower than numpy: `emlapack`
-// (CLAPACK dsyevd compiled with emscripten, no SIMD) 42 ms at n = 256 and 410 ms at n = 512 against
-// numpy's 7 ms and 30 ms, and `eigen` (Eigen.js) only offers the general non-symmetric solver (283
-// ms at n = 256); `@stdlib/lapack` has no eigen-solver. A plain-JavaScript symmetric matrix-vector
-// product, the BLAS-2 half of the tridiagonalization that no library call can batch, ran at ~1.2
-// GFLOPS against ~4.5 GFLOPS for the same loop as wasm SIMD (f64x2), so that loop is wasm; every
-// O(n^3) product with enough inner dimension (the panel updates, the divide-and-conquer eigenvector
-// updates, the back-transformation) goes to onnxruntime's float64 Gemm.
+// Why this implementation (measured on the 2-core project machine against numpy 2.4 / OpenBLAS
+// 0.3.31 `numpy.linalg.eigh`, which uses both cores; one decomposition of a Gram matrix unless said
+// otherwise): the npm candidates were far slower than numpy: `emlapack` (CLAPACK dsyevd compiled with
+// emscripten, no SIMD) 42 ms at n = 256 and 410 ms at n = 512 against numpy's 7 and 30 ms; `eigen`
+// (Eigen.js) offers only the general non-symmetric solver (283 ms at n = 256); `@stdlib/lapack` has
+// no eigen-solver. Hand-written, the O(n^3) products with a useful inner dimension (the panel updates
+// of the tridiagonalization, the divide-and-conquer eigenvector updates, the back-transformation) go
+// to onnxruntime's float64 Gemm (30-45 GFLOPS on one thread; plain JavaScript loops reach ~1.2). The
+// one-vector-at-a-time half of the tridiagonalization (a symmetric matrix-vector product per column,
+// 2/3 n^3 flops that no library call can batch) ran at 1.2 GFLOPS in plain TypeScript and at 4.5-7
+// GFLOPS as wasm SIMD (f64x2), so it and the other O(n^2)-per-step loops are wasm (wasm/kernels.as).
+// On one thread this matches numpy on one thread (n = 512: ~48 ms both; n = 1024: ~300 ms) and is
+// 1.3-1.7x slower than numpy's two threads; at n = 2048 the memory-bound matrix-vector products make
+// it ~2x slower. The many decompositions of a model therefore run on one worker per core
+// (eigenBatch.ts): on the 71 Gram matrices of a ResNet-50 (n = 64 ... 1024) that was 0.83 s against
+// numpy's 0.83 s on a quiet machine (ratio 0.96-1.04 over several runs), and far ahead of numpy
+// whenever other processes load the machine (numpy's threads stall; ratios 0.2-0.5 were measured).
 import { applyReflectors } from './backTransform';
 import { tridiagonalEigen } from './divideConquer';
 import { tridiagonalize } from './tridiagonalize';

@@ -66,28 +66,11 @@ export async function tridiagonalize(arena: WasmArena, aPtr: number, n: number):
   return { n, d, e, tau, aPtr };
 }
 
-/**
- * Generates the reflector that maps (alpha, x) to (beta, 0) (LAPACK dlarfg): x (length len - 1, at
- * element index `xi`) is overwritten with v[1:], alpha (at element index `ai`) is left alone; returns
- * [beta, tau].
- */
-function reflector(mem: Float64Array, ai: number, xi: number, len: number): [number, number] {
-  const alpha = mem[ai]!;
-  if (len <= 1) return [alpha, 0];
-  let scale = 0;
-  for (let r = 0; r < len - 1; r++) scale = Math.max(scale, Math.abs(mem[xi + r]!));
-  if (scale === 0) return [alpha, 0];
-  let ss = 0;
-  for (let r = 0; r < len - 1; r++) {
-    const t = mem[xi + r]! / scale;
-    ss += t * t;
-  }
-  const xnorm = scale * Math.sqrt(ss);
-  const beta = -Math.sign(alpha || 1) * Math.hypot(alpha, xnorm);
-  const tau = (beta - alpha) / beta;
-  const s = 1 / (alpha - beta);
-  for (let r = 0; r < len - 1; r++) mem[xi + r]! *= s;
-  return [beta, tau];
+/** The reflector for column g (dlarfg on A(g+1:n, g), in wasm): returns [beta, tau]. */
+function reflector(work: Work, g: number): [number, number] {
+  const { k, n, a, mem } = work;
+  k.householder(at(a, g + 1, g, n), n - g - 1, work.coef);
+  return [mem[work.coef / 8]!, mem[work.coef / 8 + 1]!];
 }
 
 /** dlatrd, lower: reduces columns i .. i + PANEL - 1 and forms W for the rank-2k update. */
@@ -104,7 +87,7 @@ function reducePanel(work: Work, i: number, e: Float64Array, tau: Float64Array):
       for (let q = 0; q < c; q++) mem[coefs + q] = mem[at(a, g, i + q, n) / 8]!;
       k.gemvNSub(at(w, c, 0, n), n, len, c, work.coef, at(a, g, g, n));
     }
-    const [beta, t] = reflector(mem, at(a, g + 1, g, n) / 8, at(a, g + 2, g, n) / 8, len - 1);
+    const [beta, t] = reflector(work, g);
     e[g] = beta;
     tau[g] = t;
     mem[at(a, g + 1, g, n) / 8] = 1;
@@ -119,15 +102,7 @@ function reducePanel(work: Work, i: number, e: Float64Array, tau: Float64Array):
       k.gemvT(at(a, g + 1, i, n), n, L, c, v, work.tmp);
       k.gemvNSub(at(w, c + 1, 0, n), n, L, c, work.tmp, wc);
     }
-    const wi = wc / 8;
-    const vi = v / 8;
-    let dot = 0;
-    for (let r = 0; r < L; r++) {
-      mem[wi + r]! *= t;
-      dot += mem[wi + r]! * mem[vi + r]!;
-    }
-    const alpha = -0.5 * t * dot;
-    for (let r = 0; r < L; r++) mem[wi + r]! += alpha * mem[vi + r]!;
+    k.finishW(wc, v, L, t);
   }
 }
 
@@ -180,21 +155,13 @@ function reduceUnblocked(work: Work, i: number, d: Float64Array, e: Float64Array
   const { k, n, a, w, mem } = work;
   for (let g = i; g < n - 1; g++) {
     const L = n - g - 1;
-    const [beta, t] = reflector(mem, at(a, g + 1, g, n) / 8, at(a, g + 2, g, n) / 8, L);
+    const [beta, t] = reflector(work, g);
     e[g] = beta;
     if (t !== 0) {
       const v = at(a, g + 1, g, n);
       mem[v / 8] = 1;
       k.symvLower(at(a, g + 1, g + 1, n), n, L, v, w);
-      const wi = w / 8;
-      const vi = v / 8;
-      let dot = 0;
-      for (let r = 0; r < L; r++) {
-        mem[wi + r]! *= t;
-        dot += mem[wi + r]! * mem[vi + r]!;
-      }
-      const alpha = -0.5 * t * dot;
-      for (let r = 0; r < L; r++) mem[wi + r]! += alpha * mem[vi + r]!;
+      k.finishW(w, v, L, t);
       k.syr2Lower(at(a, g + 1, g + 1, n), n, L, v, w);
       mem[v / 8] = beta;
     }

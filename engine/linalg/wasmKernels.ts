@@ -21,13 +21,14 @@ export interface KernelExports {
   subLower(a: number, lda: number, m: number, ncols: number, p: number, ldp: number): void;
   gemvT(a: number, lda: number, m: number, k: number, x: number, y: number): void;
   gemvNSub(a: number, lda: number, m: number, k: number, x: number, y: number): void;
-  gemmRM(a: number, lda: number, b: number, ldb: number, c: number, ldc: number, m: number, k: number, n: number): void;
   secularSums(delta: number, z2: number, k: number, base: number, tau: number, split: number, out: number): void;
   secularZhat(delta: number, lamBase: number, tau: number, z: number, k: number, rhoInv: number, out: number): void;
   tql2(d: number, e: number, n: number, vt: number): number;
   secularVectorCols(delta: number, zhat: number, lamBase: number, tau: number, k: number, out: number, norms: number): void;
   choleskyUpper(a: number, l: number, shift: number): number;
   upperInverse(r: number, l: number, x: number): void;
+  finishW(w: number, v: number, L: number, tau: number): void;
+  householder(a: number, len: number, out: number): void;
 }
 
 const PAGE = 65536;

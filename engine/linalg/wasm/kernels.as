@@ -181,53 +181,6 @@ export function gemvNSub(a: usize, lda: i32, m: i32, k: i32, x: usize, y: usize)
   }
 }
 
-/** Row-major C(m x n) = A(m x k) B(k x n), leading dimensions lda, ldb, ldc (small GEMMs). */
-export function gemmRM(a: usize, lda: i32, b: usize, ldb: i32, c: usize, ldc: i32, m: i32, k: i32, n: i32): void {
-  let i = 0;
-  for (; i + 2 <= m; i += 2) {
-    const r0 = c + ((<usize>i * <usize>ldc) << 3), r1 = r0 + (<usize>ldc << 3);
-    memory.fill(r0, 0, <usize>n << 3);
-    memory.fill(r1, 0, <usize>n << 3);
-    const a0 = a + ((<usize>i * <usize>lda) << 3), a1 = a0 + (<usize>lda << 3);
-    for (let p = 0; p < k; p++) {
-      const s0 = f64x2.splat(load<f64>(a0 + (<usize>p << 3))), s1 = f64x2.splat(load<f64>(a1 + (<usize>p << 3)));
-      const bp = b + ((<usize>p * <usize>ldb) << 3);
-      let j = 0;
-      for (; j + 2 <= n; j += 2) {
-        const o = <usize>j << 3;
-        const bv = v128.load(bp + o);
-        v128.store(r0 + o, f64x2.add(v128.load(r0 + o), f64x2.mul(s0, bv)));
-        v128.store(r1 + o, f64x2.add(v128.load(r1 + o), f64x2.mul(s1, bv)));
-      }
-      for (; j < n; j++) {
-        const o = <usize>j << 3;
-        const bv = load<f64>(bp + o);
-        store<f64>(r0 + o, load<f64>(r0 + o) + f64x2.extract_lane(s0, 0) * bv);
-        store<f64>(r1 + o, load<f64>(r1 + o) + f64x2.extract_lane(s1, 0) * bv);
-      }
-    }
-  }
-  for (; i < m; i++) {
-    const r0 = c + ((<usize>i * <usize>ldc) << 3);
-    memory.fill(r0, 0, <usize>n << 3);
-    const a0 = a + ((<usize>i * <usize>lda) << 3);
-    for (let p = 0; p < k; p++) {
-      const s0 = load<f64>(a0 + (<usize>p << 3));
-      const s0v = f64x2.splat(s0);
-      const bp = b + ((<usize>p * <usize>ldb) << 3);
-      let j = 0;
-      for (; j + 2 <= n; j += 2) {
-        const o = <usize>j << 3;
-        v128.store(r0 + o, f64x2.add(v128.load(r0 + o), f64x2.mul(s0v, v128.load(bp + o))));
-      }
-      for (; j < n; j++) {
-        const o = <usize>j << 3;
-        store<f64>(r0 + o, load<f64>(r0 + o) + s0 * load<f64>(bp + o));
-      }
-    }
-  }
-}
-
 /**
  * Sums of the secular function at lambda = base + tau: out = [psi, psi', phi, phi', sum of |terms|]
  * where psi sums z2_i / (delta_i - lambda) over i <= split and phi over i > split.
@@ -486,4 +439,82 @@ export function upperInverse(r: usize, l: i32, x: usize): void {
     for (let j = i + 1; j < l; j++) store<f64>(xi + (<usize>j << 3), load<f64>(xi + (<usize>j << 3)) * inv);
     store<f64>(xi + (<usize>i << 3), inv);
   }
+}
+
+/** w (length L) <- tau * w, then w += alpha * v with alpha = -tau / 2 * (w . v) (the dsytd2/dlatrd step). */
+export function finishW(w: usize, v: usize, L: i32, tau: f64): void {
+  const tv = f64x2.splat(tau);
+  let acc = f64x2.splat(0);
+  let dot: f64 = 0;
+  let i = 0;
+  for (; i + 2 <= L; i += 2) {
+    const o = <usize>i << 3;
+    const wv = f64x2.mul(v128.load(w + o), tv);
+    v128.store(w + o, wv);
+    acc = f64x2.add(acc, f64x2.mul(wv, v128.load(v + o)));
+  }
+  for (; i < L; i++) {
+    const o = <usize>i << 3;
+    const x = load<f64>(w + o) * tau;
+    store<f64>(w + o, x);
+    dot += x * load<f64>(v + o);
+  }
+  const alpha = -0.5 * tau * (dot + hsum(acc));
+  const av = f64x2.splat(alpha);
+  i = 0;
+  for (; i + 2 <= L; i += 2) {
+    const o = <usize>i << 3;
+    v128.store(w + o, f64x2.add(v128.load(w + o), f64x2.mul(av, v128.load(v + o))));
+  }
+  for (; i < L; i++) {
+    const o = <usize>i << 3;
+    store<f64>(w + o, load<f64>(w + o) + alpha * load<f64>(v + o));
+  }
+}
+
+/**
+ * The Householder reflector that maps (alpha, x) to (beta, 0) (LAPACK dlarfg) for alpha at `a` and x
+ * (length len - 1) following it; x is overwritten with v[1:]; out = [beta, tau].
+ */
+export function householder(a: usize, len: i32, out: usize): void {
+  const alpha = load<f64>(a);
+  const x = a + 8;
+  const nx = len - 1;
+  store<f64>(out, alpha);
+  store<f64>(out + 8, 0);
+  if (nx <= 0) return;
+  let mx = f64x2.splat(0);
+  let scale: f64 = 0;
+  let i = 0;
+  for (; i + 2 <= nx; i += 2) mx = f64x2.max(mx, f64x2.abs(v128.load(x + (<usize>i << 3))));
+  for (; i < nx; i++) scale = Math.max(scale, Math.abs(load<f64>(x + (<usize>i << 3))));
+  scale = Math.max(scale, Math.max(f64x2.extract_lane(mx, 0), f64x2.extract_lane(mx, 1)));
+  if (scale == 0) return;
+  const inv = f64x2.splat(1 / scale);
+  let ss = f64x2.splat(0);
+  let s1: f64 = 0;
+  i = 0;
+  for (; i + 2 <= nx; i += 2) {
+    const t = f64x2.mul(v128.load(x + (<usize>i << 3)), inv);
+    ss = f64x2.add(ss, f64x2.mul(t, t));
+  }
+  for (; i < nx; i++) {
+    const t = load<f64>(x + (<usize>i << 3)) / scale;
+    s1 += t * t;
+  }
+  const xnorm = scale * Math.sqrt(s1 + hsum(ss));
+  const big = Math.max(Math.abs(alpha), xnorm), small = Math.min(Math.abs(alpha), xnorm);
+  const h = big * Math.sqrt(1 + (small / big) * (small / big));
+  const beta = alpha >= 0 ? -h : h;
+  const tau = (beta - alpha) / beta;
+  const sc = 1 / (alpha - beta);
+  const sv = f64x2.splat(sc);
+  i = 0;
+  for (; i + 2 <= nx; i += 2) {
+    const o = x + (<usize>i << 3);
+    v128.store(o, f64x2.mul(v128.load(o), sv));
+  }
+  for (; i < nx; i++) store<f64>(x + (<usize>i << 3), load<f64>(x + (<usize>i << 3)) * sc);
+  store<f64>(out, beta);
+  store<f64>(out + 8, tau);
 }
