@@ -83,8 +83,7 @@ export async function tuckerFactors(weight: Float32Array | Float64Array, basis: 
 
 /** Eigen-decomposition of the Gram matrix A A^T of a row-major [rows, cols] matrix; eigenvectors as rows, descending. */
 async function modeEigen(unfolded: Float64Array, rows: number, cols: number): Promise<{ values: Float64Array; vectors: Float64Array }> {
-  const gram = await gemm(unfolded, unfolded, rows, cols, rows, { transB: true });
-  const eigen = await symmetricEigen(gram, rows);
+  const eigen = await symmetricEigen(await gram(unfolded, rows, cols, 'rows'), rows);
   return { values: eigen.values, vectors: eigenvectorRows(eigen.vectors, rows) };
 }
 
