@@ -1,5 +1,5 @@
-// The small ONNX models whose latency is a layer's table entry: the original layer alone, at its real
-// input shape and batch, and exactly the subgraph the rewrite produces for it at a given rank (built by
+// The small ONNX models whose latency is a layer's table entry: the original layer alone (with the
+// activation onnxruntime fuses into it, see fusedActivation.ts), at its real input shape and batch, and exactly the subgraph the rewrite produces for it at a given rank (built by
 // the rewrite itself, from random factors of the right shapes: latency does not depend on values).
 import { HalocError } from '../errors';
 import type { LayerFactors } from '../factorize/layerFactors';
@@ -11,6 +11,7 @@ import { float32Tensor, GraphBuilder } from '../onnx/graphBuilder';
 import { decodeOnnxModel, type OnnxModel } from '../onnx/onnxModel';
 import { encodeOnnx } from '../onnx/writeOnnx';
 import { seededNormal } from '../random';
+import { fusedActivationIndex } from './fusedActivation';
 import type { TimedInput } from './timeSession';
 
 /** Benchmark models of one layer. */
@@ -36,7 +37,13 @@ export function layerBenchModels(model: OnnxModel, layer: LayerAnalysis): LayerB
     if (!constant) throw new HalocError('UNSUPPORTED', `layer '${layer.name}': input ${i} is not a constant`);
     return builder.initializer(float32Tensor(`c${i}`, constant.dims, scaled(seededNormal(constant.elementCount, i), 0.05)));
   });
-  builder.copyNode(node, inputs, ['y']);
+  const activation = model.graph.node?.[fusedActivationIndex(model, layer) ?? -1];
+  if (activation) {
+    builder.copyNode(node, inputs, ['z']);
+    builder.copyNode(activation, ['z', ...(activation.input ?? []).slice(1).map((name, i) => copyConstant(builder, model, name, `a${i}`))], ['y']);
+  } else {
+    builder.copyNode(node, inputs, ['y']);
+  }
   builder.output('y');
   const original = encodeOnnx(builder.build());
   const single = decodeOnnxModel(original, 'layer.onnx');
@@ -63,6 +70,12 @@ export function randomFactors(shape: LowRankShape, rank: number): LayerFactors {
     core: seededNormal(rankOut * rankIn * shape.kernelElements, 2),
     lastCR: seededNormal(shape.outChannels * rankOut, 3),
   };
+}
+
+/** Copies a constant input of an activation (Clip's min / max) into the benchmark model. */
+function copyConstant(builder: GraphBuilder, model: OnnxModel, name: string, as: string): string {
+  const constant = name ? model.constants.get(name) : undefined;
+  return constant ? builder.initializer(float32Tensor(as, constant.dims, constant.toFloat32())) : '';
 }
 
 function scaled(values: Float32Array, factor: number): Float32Array {
