@@ -46,13 +46,14 @@ describe('untouchedPart', function () {
     const removed = twin.analysis.layers.filter((l) => l.compressible);
     const part = untouchedPart(twin.model, removed, [{ name: 'x', dims: [1, 8, 8, 8] }]);
     const nodes = part.model.graph?.node ?? [];
-    assert.deepEqual(nodes.map((n) => n.name), ['relu1', 'relu2', 'flatten']);
-    // Each removed layer's output is fed: conv1 -> a, conv2 -> b, fc -> logits.
-    assert.deepEqual(part.inputs.map((i) => [i.name, [...i.dims]]), [['x', [1, 8, 8, 8]], ['a', [1, 8, 8, 8]], ['b', [1, 8, 8, 8]], ['logits', [1, 10]]]);
+    // relu1 and relu2 are fused into conv1 and conv2 (their only consumers): they leave with them.
+    assert.deepEqual(nodes.map((n) => n.name), ['flatten']);
+    // Each removed layer's (fused activation's) output is fed: conv1+relu1 -> a_relu, conv2+relu2 -> b_relu, fc -> logits.
+    assert.deepEqual(part.inputs.map((i) => [i.name, [...i.dims]]), [['x', [1, 8, 8, 8]], ['a_relu', [1, 8, 8, 8]], ['b_relu', [1, 8, 8, 8]], ['logits', [1, 10]]]);
     const bytes = encodeOnnx(part.model);
     const outputs = await runOnce(bytes, part.inputs);
-    // The inputs of conv2 and fc are no longer used by any node: they become outputs, so Relu and Flatten still run.
-    assert.deepEqual(Object.keys(outputs).sort(), ['a_relu', 'flat', 'logits']);
+    // fc's input is no longer used by any node: it becomes an output, so Flatten still runs.
+    assert.deepEqual(Object.keys(outputs).sort(), ['flat', 'logits']);
     assert.deepEqual([...(outputs.flat?.dims ?? [])], [1, 512]);
     const analysis = await analyzeModel(decodeOnnxModel(bytes, 'untouched.onnx'));
     assert.equal(analysis.totals.compressibleLayers, 0);
@@ -63,7 +64,7 @@ describe('untouchedPart', function () {
   it('removing only some layers keeps the others (and their weights) in the runnable part', async function () {
     const removed = twin.analysis.layers.filter((l) => l.name === 'conv2');
     const part = untouchedPart(twin.model, removed, [{ name: 'x', dims: [1, 8, 8, 8] }]);
-    assert.deepEqual((part.model.graph?.node ?? []).map((n) => n.name), ['conv1', 'relu1', 'relu2', 'flatten', 'fc']);
+    assert.deepEqual((part.model.graph?.node ?? []).map((n) => n.name), ['conv1', 'relu1', 'flatten', 'fc']);
     assert.deepEqual((part.model.graph?.initializer ?? []).map((t) => t.name).sort(), ['conv1.w', 'fc.b', 'fc.w']);
     const outputs = await runOnce(encodeOnnx(part.model), part.inputs);
     assert.ok('logits' in outputs && 'a_relu' in outputs);
