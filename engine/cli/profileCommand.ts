@@ -9,7 +9,8 @@ import { buildLatencyTable } from '../hardware/buildLatencyTable';
 import type { ExecutionProvider } from '../hardware/deviceFingerprint';
 import { estimateLatencyTable } from '../hardware/estimateLatencyTable';
 import { checkLatency, type LatencyCheck } from '../hardware/latencyCheck';
-import { writeLatencyTable } from '../hardware/latencyTable';
+import { layerKey, readLatencyTable, writeLatencyTable, type LatencyTable } from '../hardware/latencyTable';
+import { HalocError } from '../errors';
 import { layerSpeedups } from '../hardware/layerSpeedups';
 import { readOnnxModel } from '../onnx/onnxModel';
 import { renderTable } from '../format';
@@ -18,7 +19,7 @@ import { parseBatch, UsageError, type CliCommand, type CliInvocation } from './c
 /** The profile command. */
 export const profileCommand: CliCommand = {
   name: 'profile',
-  usage: `haloc profile <model.onnx> [--batch N] [--threads T] [--provider cpu|cuda] [--granularity G] [--target ${analyticProfiles.map((p) => p.id).join('|')}] [-o table.json] [--json] | haloc profile --check <model.onnx> [--plan p] [--batch N] [--json]`,
+  usage: `haloc profile <model.onnx> [--batch N] [--threads T] [--provider cpu|cuda] [--granularity G] [--target ${analyticProfiles.map((p) => p.id).join('|')}|<table.json>] [-o table.json] [--json] | haloc profile --check <model.onnx> [--plan p] [--batch N] [--json]`,
   summary: 'latency tables: measure every compressible layer at its candidate ranks on this machine (or estimate on a target profile); --check compares predicted and measured whole-model latency',
   options: {
     batch: { type: 'string' },
@@ -45,15 +46,11 @@ export const profileCommand: CliCommand = {
     const cache = values['no-cache'] === true ? { cacheDir: null } : {};
     if (values.check === true) return runCheck(invocation, model, analysis, { provider, threads, granularity, ...cache });
     const target = typeof values.target === 'string' ? values.target : undefined;
-    const profile = target === undefined ? undefined : findProfile(target);
-    if (target !== undefined && !profile) throw new UsageError(`unknown --target '${target}'; the shipped profiles are ${analyticProfiles.map((p) => p.id).join(', ')}`);
-    const built = profile
-      ? { ...estimateLatencyTable(model, analysis, profile, granularity), measuredLayers: 0, cachedLayers: 0 }
-      : await buildLatencyTable(model, analysis, { provider, threads, granularity, ...cache });
+    const built = target === undefined ? await buildLatencyTable(model, analysis, { provider, threads, granularity, ...cache }) : tableForTarget(target, model, analysis, granularity);
     if (typeof values.output === 'string') writeLatencyTable(values.output, built.table);
     const speedups = layerSpeedups(analysis.layers, built.table, built.layerKeys);
     if (values.json === true) return invocation.print(JSON.stringify({ table: built.table, layerKeys: built.layerKeys, speedups }, null, 2));
-    const label = built.table.kind === 'estimated' ? 'estimated' : 'measured';
+    const label = built.table.kind === 'estimated' ? 'estimated' : target?.endsWith('.json') ? 'measured elsewhere' : 'measured';
     const rows = speedups.map((s) => [
       s.name,
       s.originalMs.toFixed(3),
@@ -72,6 +69,21 @@ export const profileCommand: CliCommand = {
     ].join('\n'));
   },
 };
+
+/** A table from a shipped profile id, or from a table file measured elsewhere (`haloc profile -o`). */
+function tableForTarget(target: string, model: ReturnType<typeof readOnnxModel>, analysis: Awaited<ReturnType<typeof analyzeModel>>, granularity: number | undefined): { table: LatencyTable; layerKeys: Record<string, string>; measuredLayers: number; cachedLayers: number } {
+  const profile = findProfile(target);
+  if (profile) return { ...estimateLatencyTable(model, analysis, profile, granularity), measuredLayers: 0, cachedLayers: 0 };
+  if (!target.endsWith('.json')) throw new UsageError(`unknown --target '${target}'; give a shipped profile (${analyticProfiles.map((p) => p.id).join(', ')}) or a table file (.json)`);
+  const table = readLatencyTable(target);
+  const layerKeys = Object.fromEntries(analysis.layers.filter((l) => l.compressible).map((l) => [l.name, layerKey(model, l)]));
+  const missing = Object.entries(layerKeys).filter(([, key]) => !table.layers[key]).map(([name]) => name);
+  if (missing.length > 0) {
+    const batch = table.fingerprint && table.fingerprint.batch !== analysis.model.batch ? ` (the table was measured at batch ${table.fingerprint.batch}; this analysis uses batch ${analysis.model.batch})` : '';
+    throw new HalocError('BAD_ARGUMENT', `${target}: no entry for ${missing.length} layer(s) of ${analysis.model.name}, e.g. '${missing[0]}'${batch}; measure the table for this model with haloc profile`);
+  }
+  return { table, layerKeys, measuredLayers: 0, cachedLayers: 0 };
+}
 
 async function runCheck(invocation: CliInvocation, model: ReturnType<typeof readOnnxModel>, analysis: Awaited<ReturnType<typeof analyzeModel>>, settings: { provider: ExecutionProvider; threads: number; granularity: number | undefined; cacheDir?: null }): Promise<void> {
   const plan = typeof invocation.values.plan === 'string' ? readRankPlan(invocation.values.plan) : undefined;
