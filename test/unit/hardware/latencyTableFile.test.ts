@@ -177,6 +177,19 @@ describe('haloc profile --target', function () {
     assert.deepEqual(json.table.layers[json.layerKeys.fc ?? '']?.ranks.map((r) => r.rank), [4, 8, 10]);
   });
 
+  it('--target <table.json> written elsewhere: the same rows from the file; a table without this model\'s layers: exit 1 naming the file', async function () {
+    const out = path.join(dir ?? '', 'elsewhere.json');
+    assert.equal((await runHaloc(['profile', modelFile, '--target', 'embedded-gpu', '-o', out])).code, 0);
+    const fromFile = await runHaloc(['profile', modelFile, '--target', out]);
+    assert.equal(fromFile.code, 0, `exit code (stderr: ${fromFile.stderr})`);
+    for (const name of ['conv1', 'conv2', 'fc']) assert.match(fromFile.stdout, new RegExp(`^${name}\\b`, 'm'), `a row for ${name}`);
+    const emptyTable = path.join(dir ?? '', 'empty.json');
+    writeLatencyTable(emptyTable, { ...readLatencyTable(out), layers: {} });
+    const missing = await runHaloc(['profile', modelFile, '--target', emptyTable]);
+    assert.equal(missing.code, 1);
+    assert.ok(missing.stderr.includes(emptyTable) && /no entry for 3 layer/.test(missing.stderr), missing.stderr);
+  });
+
   it('--target nope: exit 2, the stderr names the target and the shipped profiles, nothing written', async function () {
     const out = path.join(dir ?? '', 'nope.json');
     const result = await runHaloc(['profile', modelFile, '--target', 'nope', '-o', out]);
