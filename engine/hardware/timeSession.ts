@@ -107,8 +107,8 @@ export interface KernelTiming {
   readonly runs: number;
 }
 
-/** Layout conversions onnxruntime adds at the borders of a model; in a full model most are not there. */
-const borderOps = new Set(['ReorderInput', 'ReorderOutput', 'MemcpyToHost', 'MemcpyFromHost']);
+/** Copies onnxruntime adds at a model's borders for another device; a layer inside a network has none. */
+const copyOps = new Set(['MemcpyToHost', 'MemcpyFromHost']);
 
 /**
  * Times a model with onnxruntime's profiler on, so that the figure is the compute of its nodes: a
@@ -173,13 +173,19 @@ interface ProfileEvent {
 /** Per node, the median kernel time in ms (skipping warm-up runs). */
 function nodeMedians(events: readonly ProfileEvent[], warmupRuns: number): number[] {
   const byNode = new Map<string, number[]>();
+  const opOf = new Map<string, string>();
   for (const event of events) {
-    if (event.cat !== 'Node' || !event.name?.endsWith('_kernel_time') || borderOps.has(event.args?.op_name ?? '')) continue;
+    if (event.cat !== 'Node' || !event.name?.endsWith('_kernel_time') || copyOps.has(event.args?.op_name ?? '')) continue;
     const list = byNode.get(event.name) ?? [];
     list.push(event.dur ?? 0);
     byNode.set(event.name, list);
+    opOf.set(event.name, event.args?.op_name ?? '');
   }
-  return [...byNode.values()].map((durations) => median(durations.slice(Math.min(warmupRuns, durations.length - 1))) / 1000);
+  // The layout conversion into the blocked (NCHWc) format at the model's input and back at its output
+  // exist only because the layer runs alone; conversions between the layer's own nodes stay counted.
+  const order = [...byNode.keys()];
+  const border = new Set([order[0], order[order.length - 1]].filter((name) => name !== undefined && /^Reorder(Input|Output)$/.test(opOf.get(name) ?? '')));
+  return order.filter((name) => !border.has(name)).map((name) => median((byNode.get(name) ?? []).slice(Math.min(warmupRuns, (byNode.get(name)?.length ?? 1) - 1))) / 1000);
 }
 
 function median(values: readonly number[]): number {
