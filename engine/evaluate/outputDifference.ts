@@ -15,10 +15,10 @@ export interface OutputDifference {
   readonly inputs: string;
 }
 
-/** Compares two models (ONNX bytes) on `samples` seeded standard-normal inputs of the given shapes. */
-export async function outputDifference(originalBytes: Uint8Array, rewrittenBytes: Uint8Array, inputs: readonly GraphInput[], samples = 4, seed = 1): Promise<OutputDifference> {
+/** Compares two models (a file path, whose external data onnxruntime finds beside it, or ONNX bytes) on `samples` seeded standard-normal inputs of the given shapes. */
+export async function outputDifference(originalBytes: Uint8Array | string, rewrittenBytes: Uint8Array, inputs: readonly GraphInput[], samples = 4, seed = 1): Promise<OutputDifference> {
   const ort = await import('onnxruntime-node');
-  const original = await ort.InferenceSession.create(originalBytes, { logSeverityLevel: 4 });
+  const original = typeof originalBytes === 'string' ? await ort.InferenceSession.create(originalBytes, { logSeverityLevel: 4 }) : await ort.InferenceSession.create(originalBytes, { logSeverityLevel: 4 });
   let rewritten: Awaited<ReturnType<typeof ort.InferenceSession.create>>;
   try {
     rewritten = await ort.InferenceSession.create(rewrittenBytes, { logSeverityLevel: 4 });

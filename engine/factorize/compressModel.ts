@@ -96,7 +96,8 @@ export async function compressModel(modelPath: string, settings: CompressSetting
   const rewritten = rewriteModel(model, rewrites);
   // Sessions made from bytes cannot find external data files: the check runs on inlined copies.
   const bytes = encodeOnnx(inlineExternalData(rewritten, model.constants));
-  const outputDiff = await outputDifference(encodeOnnx(inlineExternalData(model.proto, model.constants)), bytes, analysis.model.inputs.map((i) => ({ name: i.name, dims: i.shape, elemType: i.elemType })), settings.checkSamples ?? 4);
+  // The original is loaded from its file (no second copy of its weights in memory).
+  const outputDiff = await outputDifference(model.filePath, bytes, analysis.model.inputs.map((i) => ({ name: i.name, dims: i.shape, elemType: i.elemType })), settings.checkSamples ?? 4);
   cancel.throwIfCancelled();
   writeOnnxFile(rewritten, output, { protectedPaths: inputFiles(model), constants: model.constants, ...(bytes.length > 1.8e9 ? { externalDataMinBytes: 1024 } : {}) });
   const plan: RankPlan = { model: path.basename(modelPath), source: planSource(settings.choice), ranks };
