@@ -15,7 +15,7 @@ export interface SvdBasis {
 
 /** SVD of W [in, out] (row-major). */
 export async function svdBasis(weight: Float32Array | Float64Array, inFeatures: number, outFeatures: number): Promise<SvdBasis> {
-  const decomposition = await svd(weight, inFeatures, outFeatures);
+  const decomposition = await svd(weight, inFeatures, outFeatures, { orthonormalTail: false });
   return { inFeatures, outFeatures, singularValues: decomposition.s, svd: decomposition };
 }
 
