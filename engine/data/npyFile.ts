@@ -1,6 +1,7 @@
 // Reads NumPy .npy arrays (and the arrays of an .npz zip archive, through fflate) into typed arrays.
 import { unzipSync } from 'fflate';
 import { errorMessage, HalocError } from '../errors';
+import { halfToFloat } from '../float16';
 
 /** One array: float types become Float32Array, uint8/bool Uint8Array, other integers Int32Array. */
 export interface NpyArray {
@@ -67,13 +68,4 @@ function readElement(view: DataView, offset: number, kind: string): number {
     case 'u4': return view.getUint32(offset, true);
     default: return Number(view.getBigUint64(offset, true));
   }
-}
-
-function halfToFloat(h: number): number {
-  const sign = h & 0x8000 ? -1 : 1;
-  const exponent = (h >> 10) & 0x1f;
-  const fraction = h & 0x3ff;
-  if (exponent === 0) return sign * 2 ** -14 * (fraction / 1024);
-  if (exponent === 31) return fraction ? NaN : sign * Infinity;
-  return sign * 2 ** (exponent - 15) * (1 + fraction / 1024);
 }

@@ -99,7 +99,7 @@ export async function compressModel(modelPath: string, settings: CompressSetting
   // The original is loaded from its file (no second copy of its weights in memory).
   const outputDiff = await outputDifference(model.filePath, bytes, analysis.model.inputs.map((i) => ({ name: i.name, dims: i.shape, elemType: i.elemType })), settings.checkSamples ?? 4);
   cancel.throwIfCancelled();
-  writeOnnxFile(rewritten, output, { protectedPaths: inputFiles(model), constants: model.constants, ...(bytes.length > 1.8e9 ? { externalDataMinBytes: 1024 } : {}) });
+  writeOnnxFile(rewritten, output, { encoded: bytes, protectedPaths: inputFiles(model), constants: model.constants, ...(bytes.length > 1.8e9 ? { externalDataMinBytes: 1024 } : {}) });
   const plan: RankPlan = { model: path.basename(modelPath), source: planSource(settings.choice), ranks };
   return { input: path.resolve(modelPath), output, plan, layers, totals: totalsOf(analysis.totals, layers, rewrites.length), outputDiff };
 }

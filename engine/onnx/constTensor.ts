@@ -1,6 +1,7 @@
 // Constant tensors of a model (initializers, Constant nodes, and views of them through Reshape,
 // Transpose and Identity). Bytes are read lazily and never copied until a caller asks for values.
 import { HalocError } from '../errors';
+import { bfloat16ToFloat, halfToFloat } from '../float16';
 import { byteSizeOf, DataType } from './dataType';
 import { readExternalBytes, type ExternalDataRef } from './externalData';
 import { int64ToNumber, type onnx } from './proto';
@@ -203,19 +204,4 @@ function typedFieldLength(proto: onnx.ITensorProto, dataType: number): number | 
       return proto.int32Data?.length ?? 0;
     default: return undefined;
   }
-}
-
-function halfToFloat(bits: number): number {
-  const sign = bits & 0x8000 ? -1 : 1;
-  const exponent = (bits >> 10) & 0x1f;
-  const fraction = bits & 0x3ff;
-  if (exponent === 0) return sign * 2 ** -14 * (fraction / 1024);
-  if (exponent === 31) return fraction ? NaN : sign * Infinity;
-  return sign * 2 ** (exponent - 15) * (1 + fraction / 1024);
-}
-
-function bfloat16ToFloat(bits: number): number {
-  const view = new DataView(new ArrayBuffer(4));
-  view.setUint32(0, (bits & 0xffff) << 16);
-  return view.getFloat32(0);
 }

@@ -13,6 +13,8 @@ export interface WriteOnnxOptions {
   readonly externalDataMinBytes?: number;
   /** Constants of the model being written, needed when its initializers use external data. */
   readonly constants?: ConstantMap;
+  /** The model already encoded by the caller, written as it is when no tensor moves to external data. */
+  readonly encoded?: Uint8Array;
   /** Paths that must not be overwritten (the input model and its external data files). */
   readonly protectedPaths?: readonly string[];
 }
@@ -27,7 +29,7 @@ export function writeOnnxFile(model: onnx.IModelProto, filePath: string, options
   const graph = model.graph;
   const needsExternal = (graph?.initializer ?? []).some((t) => t.dataLocation === onnx.TensorProto.DataLocation.EXTERNAL);
   if (!graph || (options.externalDataMinBytes === undefined && !needsExternal)) {
-    writeFileAtomic(filePath, [encodeOnnx(model)], options.protectedPaths);
+    writeFileAtomic(filePath, [options.encoded ?? encodeOnnx(model)], options.protectedPaths);
     return;
   }
   const dataFileName = `${path.basename(filePath)}.data`;
