@@ -13,7 +13,7 @@ const common = {
   platform: 'node',
   format: 'cjs',
   target: 'node20',
-  external: ['vscode', 'onnxruntime-node', '@tensorflow/tfjs-node'],
+  external: ['vscode', 'onnxruntime-node', '@tensorflow/tfjs-node', '@tensorflow/tfjs', '@tensorflow/tfjs-backend-wasm'],
 };
 
 const entries = [

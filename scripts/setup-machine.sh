@@ -3,11 +3,12 @@
 #   python3-onnx  the independent peer for MAC counts and parsing benchmarks (/usr/bin/python3 + onnx)
 #   chromium      drives code-server for the VS Code integration tests
 #   libkrb5-dev   headers for one of code-server's native modules
+#   python3-pil   decodes JPEGs for the independent accuracy check in bench/
 # Without root or apt-get it only reports what is missing; the tests that need a package then skip
 # with a message.
 set -uo pipefail
 missing=()
-for pkg in python3-onnx chromium libkrb5-dev; do
+for pkg in python3-onnx chromium libkrb5-dev python3-pil; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
 done
 [ ${#missing[@]} -eq 0 ] && exit 0

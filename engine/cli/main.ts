@@ -5,9 +5,11 @@ import { errorMessage, HalocError } from '../errors';
 import { analyzeCommand } from './analyzeCommand';
 import { UsageError, type CliCommand } from './cliArgs';
 import { compressCommand } from './compressCommand';
+import { evalCommand } from './evalCommand';
+import { finetuneCommand } from './finetuneCommand';
 import { profileCommand } from './profileCommand';
 
-const commands: readonly CliCommand[] = [analyzeCommand, compressCommand, profileCommand];
+const commands: readonly CliCommand[] = [analyzeCommand, compressCommand, profileCommand, evalCommand, finetuneCommand];
 
 function helpText(): string {
   return ['usage: haloc <command> [options]', '', 'commands:', ...commands.map((c) => `  ${c.name.padEnd(10)} ${c.summary}\n             ${c.usage}`)].join('\n');
