@@ -107,7 +107,6 @@ export function buildStepGraph(model: OnnxModel, spec: BackendSpec): StepGraph {
   }
 
   // forward
-  for (const name of requiresGrad) g.requiresGrad.add(name);
   for (const i of order) {
     const node = upgraded.get(i)!;
     const op = trainingOps[node.opType ?? ''];

@@ -18,8 +18,6 @@ export class TrainingGraph {
   readonly initializers: onnx.ITensorProto[] = [];
   /** BatchNormalization running statistics: input name -> output name of its update. */
   readonly runningUpdates = new Map<string, string>();
-  /** Tensors that carry gradients (set before the forward is emitted). */
-  readonly requiresGrad = new Set<string>();
   private readonly shapes = new Map<string, Dims>();
   /** Values of the int64 constants this graph created (attributes of old opsets turned into inputs). */
   private readonly intConstants = new Map<string, readonly number[]>();

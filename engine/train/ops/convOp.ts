@@ -1,16 +1,16 @@
 // Conv's gradients as ONNX ops, each in the form onnxruntime runs fastest:
 // - dX: for stride 1, a Conv of dY with the flipped, transposed kernel; otherwise ConvTranspose(dY, W)
 //   with the forward window.
-// - forward and dW of 2-D group-1 convs whose weight trains share one im2col(X) (a Conv with one-hot
-//   kernels): Y = W x im2col(X) and dW = sum over images of dY x im2col(X)^T, batched GEMMs; otherwise
-//   the forward is the node itself and dW a Conv of the input against the output gradient with
-//   batch and channels swapped and stride and dilation exchanged, per group.
+// - dW: for 2-D group-1 convs, the sum over images of im2col(X) x dY^T (batched GEMMs; im2col as a
+//   Conv with one-hot kernels, built in the backward so that it is never held from the forward: that
+//   measured as fast as sharing one im2col with a GEMM forward, at a fraction of the memory);
+//   otherwise a Conv of the input against the output gradient with batch and channels swapped and
+//   stride and dilation exchanged, per group.
 // - dB: dY summed over batch and space.
-import { attributeInt } from '../../onnx/attributes';
 import type { onnx } from '../../onnx/proto';
 import type { TrainingGraph } from '../trainingGraph';
 import { convWindow, transposeAttributes, type ConvWindow } from './convWindow';
-import { inputOf, outputOf, type TrainingOp } from './trainingOp';
+import { inputOf, type TrainingOp } from './trainingOp';
 
 /** dW [O, C/G, k...] by the swapped-roles Conv (any group and spatial rank). */
 function weightGradientByConv(g: TrainingGraph, x: string, dy: string, weightDims: readonly number[], window: ConvWindow): string {
@@ -41,21 +41,11 @@ function weightGradientByConv(g: TrainingGraph, x: string, dy: string, weightDim
   return g.transpose(dw, [1, 0, ...kernel.map((_, i) => i + 2)]);
 }
 
-/** Name of the im2col tensor [N, C*kh*kw, Ho*Wo] the training forward of a conv keeps for its dW. */
-function columnsName(node: onnx.INodeProto): string {
-  return `haloc_train/${outputOf(node)}/im2col`;
-}
-
-/** True when the forward runs as im2col + GEMM: a 2-D group-1 conv whose weight is trained. */
-function usesColumns(g: TrainingGraph, node: onnx.INodeProto): boolean {
-  return attributeInt(node, 'group', 1) === 1 && g.dims(inputOf(node, 0)).length === 4 && g.requiresGrad.has(inputOf(node, 1));
-}
-
 /**
  * im2col(X) [N, C*kh*kw, Ho*Wo] as a Conv of every channel with one-hot kernels (onnxruntime's own
  * im2col: strides, pads and dilations included); a plain reshape for an unpadded 1x1 stride-1 conv.
  */
-function columns(g: TrainingGraph, x: string, weightDims: readonly number[], window: ConvWindow, yDims: readonly number[], name: string): string {
+function columns(g: TrainingGraph, x: string, weightDims: readonly number[], window: ConvWindow, yDims: readonly number[]): string {
   const [n, c, h, w] = g.dims(x) as [number, number, number, number];
   const [kh, kw] = weightDims.slice(2) as [number, number];
   const taps = kh * kw;
@@ -68,9 +58,7 @@ function columns(g: TrainingGraph, x: string, weightDims: readonly number[], win
         dilations: [...window.dilations],
         pads: [...window.padsBegin, ...window.padsEnd],
       });
-  g.nodeN('Reshape', [source, g.int64([n, c * taps, pixels])], {}, [name]);
-  g.setDims(name, [n, c * taps, pixels]);
-  return name;
+  return g.reshape(source, [n, c * taps, pixels]);
 }
 
 function oneHot(taps: number): Float32Array {
@@ -79,26 +67,9 @@ function oneHot(taps: number): Float32Array {
   return kernel;
 }
 
-/** The training forward of a conv that trains its weight: Y = W [O, C*kh*kw] x im2col(X), per image, plus the bias. */
-function forwardByColumns(g: TrainingGraph, node: onnx.INodeProto): void {
-  const x = inputOf(node, 0);
-  const w = inputOf(node, 1);
-  const xDims = g.dims(x);
-  const wDims = g.dims(w);
-  const yDims = g.dims(outputOf(node));
-  const window = convWindow(node, xDims, wDims.slice(2));
-  const cols = columns(g, x, wDims, window, yDims, columnsName(node));
-  const [n, o] = yDims as [number, number];
-  const flat = g.node('MatMul', [g.reshape(w, [o, wDims.slice(1).reduce((p, d) => p * d, 1)]), cols], [n, o, yDims[2]! * yDims[3]!]);
-  const shaped = g.reshape(flat, yDims);
-  if (inputOf(node, 2)) g.nodeN('Add', [shaped, g.reshape(inputOf(node, 2), [1, o, 1, 1])], {}, [outputOf(node)]);
-  else g.nodeN('Identity', [shaped], {}, [outputOf(node)]);
-}
-
-/** dW [O, C, kh, kw] from the forward's im2col: per image im2col(X) x dY^T [N, C*kh*kw, O] (batched GEMMs), summed over the batch. */
-function weightGradientByColumns(g: TrainingGraph, node: onnx.INodeProto, dy: string, weightDims: readonly number[]): string {
+/** dW [O, C, kh, kw] from im2col(X): per image im2col(X) x dY^T [N, C*kh*kw, O] (batched GEMMs), summed over the batch. */
+function weightGradientByColumns(g: TrainingGraph, cols: string, dy: string, weightDims: readonly number[]): string {
   const [n, o, ho, wo] = g.dims(dy) as [number, number, number, number];
-  const cols = columnsName(node);
   const taps = g.dims(cols)[1]!;
   const dyT = g.reshape(g.transpose(dy, [0, 2, 3, 1]), [n, ho * wo, o]);
   const perImage = g.node('MatMul', [cols, dyT], [n, taps, o]);
@@ -129,10 +100,6 @@ function inputGradientByConv(g: TrainingGraph, w: string, dy: string, xDims: rea
 /** The Conv training op. */
 export const convOp: TrainingOp = {
   differentiable: () => [0, 1, 2],
-  forward: (g, node) => {
-    if (usesColumns(g, node)) forwardByColumns(g, node);
-    else g.copy(node);
-  },
   backward: (g, node: onnx.INodeProto, [dy], wanted) => {
     if (!dy) return [];
     const x = inputOf(node, 0);
@@ -143,7 +110,7 @@ export const convOp: TrainingOp = {
     const yDims = g.dims(dy);
     const dx = wanted[0] ? (inputGradientByConv(g, w, dy, xDims, window) ?? g.node('ConvTranspose', [dy, w], xDims, transposeAttributes(window, xDims, yDims))) : undefined;
     let dw: string | undefined;
-    if (wanted[1]) dw = usesColumns(g, node) ? weightGradientByColumns(g, node, dy, wDims) : weightGradientByConv(g, x, dy, wDims, window);
+    if (wanted[1]) dw = window.group === 1 && xDims.length === 4 ? weightGradientByColumns(g, columns(g, x, wDims, window, yDims), dy, wDims) : weightGradientByConv(g, x, dy, wDims, window);
     const db = wanted[2] && inputOf(node, 2) ? g.reduceSum(dy, [0, ...yDims.slice(2).map((_, i) => i + 2)], false) : undefined;
     return [dx, dw, db];
   },
