@@ -1,4 +1,4 @@
-// The onnxruntime training backend's gradients, op by op and attribute by attribute, against central
+// Each training backend's gradients (onnxruntime graphs, TensorFlow.js), op by op and attribute by attribute, against central
 // finite differences of a loss computed independently (a plain onnxruntime-node forward session of
 // the model with its parameters as inputs, and the loss in float64 JavaScript): Conv in every
 // geometry, Gemm and MatMul in every form, BatchNormalization in both modes (with the running
@@ -10,6 +10,7 @@ import { inferShapes } from '../../../engine/graph/inferShapes';
 import { float32Tensor, GraphBuilder, int64Tensor, type AttributeValue } from '../../../engine/onnx/graphBuilder';
 import type { OnnxModel } from '../../../engine/onnx/onnxModel';
 import { trainableInitializers } from '../../../engine/train/stepGraph';
+import { createTfjsBackend } from '../../../engine/train/tfjs/tfjsBackend';
 import { expectHalocError, modelOf, randomFloats } from '../testSupport';
 import { checkGradients, expectGradientsMatch, imageInputOf, openForward, ortBackendFactory, randomGenerator, runningStatistics, softmaxRows, type BackendFactory, type GradientCheckCase, type GradientCheckReport } from './gradientCheck';
 
@@ -111,10 +112,28 @@ function imagesFor(model: OnnxModel, batch: number, seed = 99): Float32Array {
   return Float32Array.from({ length: imageInputOf(model, batch).dims.reduce((p, d) => p * d, 1) }, () => random() * 2 - 1);
 }
 
+/** The backends under test; `active` is the one of the running suite. */
+const backends: readonly (readonly [string, BackendFactory])[] = [
+  ['onnxruntime', ortBackendFactory],
+  ['tensorflow.js', (model, spec) => createTfjsBackend(model, spec)],
+];
+let active: BackendFactory = ortBackendFactory;
+
+/**
+ * What TensorFlow.js does not train through (each is a clear UNSUPPORTED error there, checked in
+ * tfjsBackend.test.ts for one op): 1-D convs, ReduceMean/ReduceSum, LogSoftmax, AveragePool with
+ * ceil_mode and count_include_pad together, the old-opset forms, and ops without a gradient anywhere
+ * on the forward path; it supports reflect Pad, and rejects trainable names that are not initializers.
+ */
+const notOnTfjs = [
+  '1-D conv', 'broadcast both ways', 'per-image scalar activation', 'ceil_mode (6x6', 'AveragePool 1-D', 'ReduceMean', 'ReduceSum', 'option-A downsampling block',
+  'final LogSoftmax', 'opset 11:', 'opset 9:', 'reflect mode', 'the same op before every trainable parameter', 'off the path to the logits is absent',
+];
+
 /** Checks every parameter gradient of `model`; returns the report. */
 async function check(model: OnnxModel, options: CheckOptions = {}): Promise<GradientCheckReport> {
   const batch = options.batch ?? 2;
-  const report = await expectGradientsMatch(model, { seed: 12345 + SEED, ...options, batch, images: options.images ?? imagesFor(model, batch), hardTargets: options.hardTargets ?? oneHot(batch) });
+  const report = await expectGradientsMatch(model, { seed: 12345 + SEED, factory: active, ...options, batch, images: options.images ?? imagesFor(model, batch), hardTargets: options.hardTargets ?? oneHot(batch) });
   const expected = options.expectParameters ?? [...(options.trainable ?? trainableInitializers(model))];
   assert.deepEqual([...report.parameters].sort(), [...expected].sort(), 'the parameters that receive gradients');
   return report;
@@ -122,8 +141,14 @@ async function check(model: OnnxModel, options: CheckOptions = {}): Promise<Grad
 
 // ---------------------------------------------------------------------------------------------
 
-describe('training gradients: onnxruntime backend against finite differences', function () {
+for (const [label, factory] of backends) {
+describe(`training gradients: ${label} backend against finite differences`, function () {
   this.timeout(120000);
+  before(() => (active = factory));
+  beforeEach(function () {
+    const title = this.currentTest?.title ?? '';
+    if (label === 'tensorflow.js' && notOnTfjs.some((part) => title.includes(part))) this.skip();
+  });
 
   describe('Conv', () => {
     /** x [N, 3, h, w] -> 1x1 Conv (3 -> cin) -> the Conv under test -> head: the pre-conv's gradient checks dX. */
@@ -517,21 +542,21 @@ describe('training gradients: onnxruntime backend against finite differences', f
     it('an op without a gradient on the path (Erf) is an UNSUPPORTED HalocError naming the op', async () => {
       const net = new Net([6]);
       const model = net.head(net.op('Erf', [net.gemm(net.x, 'pre', 6, 5)]));
-      const error = await expectHalocError(() => ortBackendFactory(model, { batch: 2, trainable: new Set(trainableInitializers(model)), batchNorm: 'running-statistics' }), 'UNSUPPORTED', 'a step graph through Erf');
+      const error = await expectHalocError(() => active(model, { batch: 2, trainable: new Set(trainableInitializers(model)), batchNorm: 'running-statistics' }), 'UNSUPPORTED', 'a step graph through Erf');
       assert.match(error.message, /\bErf\b/);
     });
     it('an op without a gradient on the path (Resize) is an UNSUPPORTED HalocError naming the op', async () => {
       const net = new Net([3, 4, 4]);
       const up = net.op('Resize', [net.conv(net.x, 'conv', 3, 2, [1, 1]), '', net.floats('scales', [4], [1, 1, 2, 2])], { mode: 'nearest' });
       const model = net.head(up);
-      const error = await expectHalocError(() => ortBackendFactory(model, { batch: 2, trainable: new Set(trainableInitializers(model)), batchNorm: 'running-statistics' }), 'UNSUPPORTED', 'a step graph through Resize');
+      const error = await expectHalocError(() => active(model, { batch: 2, trainable: new Set(trainableInitializers(model)), batchNorm: 'running-statistics' }), 'UNSUPPORTED', 'a step graph through Resize');
       assert.match(error.message, /\bResize\b/);
     });
     it('Pad in reflect mode on the path is an UNSUPPORTED HalocError', async () => {
       const net = new Net([3, 4, 4]);
       const model = net.head(net.op('Pad', [net.conv(net.x, 'conv', 3, 2, [1, 1]), net.ints('pads', [0, 0, 1, 1, 0, 0, 1, 1])], { mode: 'reflect' }));
       const error = await expectHalocError(async () => {
-        const backend = await ortBackendFactory(model, { batch: 2, trainable: new Set(trainableInitializers(model)), batchNorm: 'running-statistics' });
+        const backend = await active(model, { batch: 2, trainable: new Set(trainableInitializers(model)), batchNorm: 'running-statistics' });
         await backend.dispose();
       }, 'UNSUPPORTED', 'a step graph through a reflect Pad');
       assert.match(error.message, /Pad/);
@@ -551,7 +576,7 @@ describe('training gradients: onnxruntime backend against finite differences', f
       const model = net.model();
       const trainable = new Set([...trainableInitializers(model), 'not_an_initializer']);
       assert.ok(trainable.has('side_w') && trainable.has('unused'));
-      const backend = await ortBackendFactory(model, { batch: 2, trainable, batchNorm: 'running-statistics' });
+      const backend = await active(model, { batch: 2, trainable, batchNorm: 'running-statistics' });
       try {
         assert.deepEqual([...backend.parameters].sort(), ['fc_c', 'fc_w']);
       } finally {
@@ -567,7 +592,7 @@ describe('training gradients: onnxruntime backend against finite differences', f
       const model = net.head(net.op('Tanh', [net.gemm(net.x, 'pre', 6, 5)]));
       let corrupted = -1;
       const factory: BackendFactory = async (m, spec) => {
-        const inner = await ortBackendFactory(m, spec);
+        const inner = await active(m, spec);
         return {
           description: inner.description,
           parameters: inner.parameters,
@@ -590,3 +615,4 @@ describe('training gradients: onnxruntime backend against finite differences', f
     });
   });
 });
+}
