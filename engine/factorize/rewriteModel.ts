@@ -2,7 +2,7 @@
 // conv, k x k core conv with the original strides / pads / dilations / auto_pad, 1x1 conv with the
 // original bias; SVD: two convs, Gemms or MatMuls). Untouched nodes and tensors are the same objects
 // as in the input, so their content stays byte-identical; new names are unique; new intermediate
-// tensors get value_info.
+// tensors get value_info. supernetModel builds HALOC's supernet from the same replacements.
 import { HalocError } from '../errors';
 import type { LayerAnalysis } from '../graph/analyzeModel';
 import { inferShapes } from '../graph/inferShapes';
@@ -10,7 +10,7 @@ import type { Dim } from '../graph/valueInfo';
 import { attributeInt, findAttribute } from '../onnx/attributes';
 import { transposeValues } from '../onnx/constTensor';
 import { DataType } from '../onnx/dataType';
-import { float32Tensor, makeAttribute } from '../onnx/graphBuilder';
+import { float32Tensor, int64Tensor, makeAttribute } from '../onnx/graphBuilder';
 import type { OnnxModel } from '../onnx/onnxModel';
 import type { onnx } from '../onnx/proto';
 import type { LayerFactors, SvdFactors, TuckerFactors } from './layerFactors';
@@ -62,6 +62,93 @@ export function rewriteModel(model: OnnxModel, rewrites: readonly LayerRewrite[]
       valueInfo: [...(graph.valueInfo ?? []).filter((v) => !dropped.has(v.name) && !removedOutputs.has(v.name ?? '')), ...infos],
     },
   };
+}
+
+/** One layer of a supernet and its candidate factors (one branch per candidate rank). */
+export interface SupernetRewrite {
+  readonly layer: LayerAnalysis;
+  readonly branches: readonly LayerFactors[];
+}
+
+/** The tensors of one supernet layer. */
+export interface SupernetLayerTensors {
+  /** Initializer [K]: the mixing weight of each branch (1/K to start; fed by the search). */
+  readonly mixing: string;
+  /** Scalar: the mean over branches of the mean squared difference between branch and original output. */
+  readonly featureLoss: string;
+}
+
+/**
+ * A HALOC supernet: every listed layer keeps its original node (output renamed, the reference of the
+ * feature-map-approaching term) beside one low-rank branch per candidate; the layer's output is
+ * sum_k mixing[k] * branch_k. Everything else is as in the input model.
+ */
+export function supernetModel(model: OnnxModel, rewrites: readonly SupernetRewrite[]): { proto: onnx.IModelProto; layers: SupernetLayerTensors[] } {
+  const graph = model.graph;
+  const names = new UniqueNames(graph);
+  const shapes = new NewTensorShapes(model);
+  const byNode = new Map(rewrites.map((r, i) => [r.layer.nodeIndex, i]));
+  const nodes: onnx.INodeProto[] = [];
+  const initializers: onnx.ITensorProto[] = [];
+  const layers: SupernetLayerTensors[] = new Array(rewrites.length);
+  const node = (opType: string, input: string[], output: string, attribute: onnx.IAttributeProto[] = []): void => {
+    nodes.push({ name: names.take(`${output}/${opType}`), opType, input, output: [output], attribute });
+  };
+  const int64 = (hint: string, values: number[]): string => {
+    const name = names.take(hint);
+    initializers.push(int64Tensor(name, [values.length], values));
+    return name;
+  };
+  (graph.node ?? []).forEach((original, index) => {
+    const at = byNode.get(index);
+    if (at === undefined) return void nodes.push(original);
+    const { layer, branches } = rewrites[at]!;
+    const y = original.output?.[0] ?? '';
+    const base = original.name || y;
+    const reference = names.take(`${y}.original`);
+    nodes.push({ ...original, output: [reference] });
+    const mixing = names.take(`${base}.mixing`);
+    initializers.push(float32Tensor(mixing, [branches.length], new Float32Array(branches.length).fill(1 / branches.length)));
+    const terms: string[] = [];
+    const errors: string[] = [];
+    branches.forEach((factors, k) => {
+      const out = names.take(`${y}.branch${k}`);
+      const replacement = replace({ ...original, output: [out] }, { layer, factors }, names, shapes, model.opsetVersion);
+      nodes.push(...replacement.nodes);
+      initializers.push(...replacement.initializers);
+      const weight = names.take(`${base}.mixing${k}`);
+      node('Slice', [mixing, int64(`${base}.start${k}`, [k]), int64(`${base}.end${k}`, [k + 1])], weight);
+      const term = names.take(`${y}.mixed${k}`);
+      node('Mul', [out, weight], term);
+      terms.push(term);
+      const difference = names.take(`${y}.difference${k}`);
+      node('Sub', [out, reference], difference);
+      const squared = names.take(`${y}.squared${k}`);
+      node('Mul', [difference, difference], squared);
+      const error = names.take(`${y}.error${k}`);
+      node('ReduceMean', [squared], error, [makeAttribute('keepdims', 0)]);
+      errors.push(error);
+    });
+    let sum = terms[0]!;
+    for (let k = 1; k < terms.length; k++) {
+      const next = k === terms.length - 1 ? y : names.take(`${y}.sum${k}`);
+      node('Add', [sum, terms[k]!], next);
+      sum = next;
+    }
+    if (terms.length === 1) node('Identity', [sum], y);
+    let total = errors[0]!;
+    for (let k = 1; k < errors.length; k++) {
+      const next = names.take(`${y}.errors${k}`);
+      node('Add', [total, errors[k]!], next);
+      total = next;
+    }
+    const featureLoss = names.take(`${y}.feature_loss`);
+    const scale = names.take(`${base}.branch_share`);
+    initializers.push(float32Tensor(scale, [], Float32Array.of(1 / branches.length)));
+    node('Mul', [total, scale], featureLoss);
+    layers[at] = { mixing, featureLoss };
+  });
+  return { proto: { ...model.proto, graph: { ...graph, node: nodes, initializer: [...(graph.initializer ?? []), ...initializers] } }, layers };
 }
 
 /**

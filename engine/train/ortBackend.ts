@@ -69,6 +69,7 @@ class OrtBackend implements TrainingBackend {
       logits: values(STEP_NAMES.logits),
       grads: new Map(step.params.map((p) => [p.name, values(p.grad)])),
       running: new Map(step.running.map((r) => [r.name, values(r.updated)])),
+      auxiliary: new Map(step.auxiliary.map((a) => [a.name, values(a.output)[0]!])),
     };
   }
 

@@ -38,6 +38,8 @@ export interface StepGraph {
   readonly params: readonly { readonly name: string; readonly dims: Dims; readonly grad: string }[];
   /** Running statistics (batch-statistics mode): input name, dims and the output of its update. */
   readonly running: readonly { readonly name: string; readonly dims: Dims; readonly updated: string }[];
+  /** Auxiliary loss tensors and the outputs of their values. */
+  readonly auxiliary: readonly { readonly name: string; readonly output: string }[];
 }
 
 /** Float initializers in a position that takes a gradient: what training updates by default. */
@@ -61,10 +63,10 @@ function logitsOf(model: OnnxModel): { name: string; skipped?: onnx.INodeProto }
   return { name: output };
 }
 
-/** Nodes (indices in topological order) that the logits depend on. */
-function neededNodes(model: OnnxModel, order: readonly number[], target: string): number[] {
+/** Nodes (indices in topological order) that the targets (logits, auxiliary losses) depend on. */
+function neededNodes(model: OnnxModel, order: readonly number[], targets: readonly string[]): number[] {
   const nodes = model.graph.node ?? [];
-  const needed = new Set([target]);
+  const needed = new Set(targets);
   const kept: number[] = [];
   for (let k = order.length - 1; k >= 0; k--) {
     const node = nodes[order[k]!]!;
@@ -92,7 +94,12 @@ export function buildStepGraph(model: OnnxModel, spec: BackendSpec): StepGraph {
 
   const g = new TrainingGraph(staticShapes, model.constants, spec.batchNorm);
   const nodes = model.graph.node ?? [];
-  const order = neededNodes(model, shapes.order, logits.name);
+  const auxiliary = [...(spec.auxiliaryLosses ?? new Map<string, number>())];
+  for (const [name] of auxiliary) {
+    const dims = staticShapes.get(name);
+    if (!dims || dims.length !== 0) throw new HalocError('BAD_ARGUMENT', `training: the auxiliary loss '${name}' must be a scalar tensor of the model, not ${JSON.stringify(dims)}`);
+  }
+  const order = neededNodes(model, shapes.order, [logits.name, ...auxiliary.map(([name]) => name)]);
   const upgraded = new Map(order.map((i) => [i, upgradeNode(g, nodes[i]!, model.opsetVersion)]));
 
   // which tensors carry gradients
@@ -128,6 +135,7 @@ export function buildStepGraph(model: OnnxModel, spec: BackendSpec): StepGraph {
     return grads.get(name)![0];
   };
   grads.set(logits.name, [dLogits]);
+  for (const [name, weight] of auxiliary) grads.set(name, [...(grads.get(name) ?? []), g.float([weight], [])]);
   for (let k = order.length - 1; k >= 0; k--) {
     const node = upgraded.get(order[k]!)!;
     const op = trainingOps[node.opType ?? ''];
@@ -157,6 +165,7 @@ export function buildStepGraph(model: OnnxModel, spec: BackendSpec): StepGraph {
     return { name, dims: g.dims(name), updated: out! };
   });
   g.nodeN('Identity', [logits.name], {}, [STEP_NAMES.logits]);
+  const auxiliaryOutputs = auxiliary.map(([name]) => ({ name, output: g.nodeN('Identity', [name], {}, [`haloc_train/auxiliary/${name}`])[0]! }));
 
   const asInput = new Set([...params.map((p) => p.name), ...running.map((r) => r.name)]);
   const inlined = inlineExternalData(model.proto, model.constants).graph?.initializer ?? [];
@@ -186,10 +195,11 @@ export function buildStepGraph(model: OnnxModel, spec: BackendSpec): StepGraph {
         valueInfo(STEP_NAMES.logits, f32, logitDims),
         ...params.map((p) => valueInfo(p.grad, f32, p.dims)),
         ...running.map((r) => valueInfo(r.updated, f32, r.dims)),
+        ...auxiliaryOutputs.map((a) => valueInfo(a.output, f32, [])),
       ],
     },
   });
-  return { model: stepModel, imageInput: image.name, imageDims: image.dims, classes, params, running };
+  return { model: stepModel, imageInput: image.name, imageDims: image.dims, classes, params, running, auxiliary: auxiliaryOutputs };
 }
 
 /**

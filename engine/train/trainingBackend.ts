@@ -9,6 +9,8 @@ export interface BackendSpec {
   /** Initializer names that are trained; every other weight is frozen. */
   readonly trainable: ReadonlySet<string>;
   readonly batchNorm: BatchNormMode;
+  /** Scalar tensors of the graph added to the loss with these weights (e.g. HALOC's feature-map term). */
+  readonly auxiliaryLosses?: ReadonlyMap<string, number>;
 }
 
 /** The inputs of one step. */
@@ -36,10 +38,12 @@ export interface StepOutputs {
   readonly distillCrossEntropy: number;
   /** [batch, classes]. */
   readonly logits: Float32Array;
-  /** d loss / d parameter, loss = (1 - alpha) * crossEntropy + alpha * KL. */
+  /** d loss / d parameter, loss = (1 - alpha) * crossEntropy + alpha * KL + sum of weighted auxiliary losses. */
   readonly grads: ReadonlyMap<string, Float32Array>;
   /** New running statistics (batch-statistics mode), by input name. */
   readonly running: ReadonlyMap<string, Float32Array>;
+  /** The value of each auxiliary loss tensor (unweighted). */
+  readonly auxiliary: ReadonlyMap<string, number>;
 }
 
 /** A runtime that computes training steps for one model and spec. */

@@ -71,7 +71,7 @@ export class TfjsProgram {
       const g = grads.get(name);
       paramGrads.set(name, g ? Float32Array.from(g.dataSync() as Float32Array) : new Float32Array(this.model.constants.get(name)?.elementCount ?? 0));
     }
-    return { crossEntropy: loss.crossEntropy, distillCrossEntropy: loss.distillCrossEntropy, logits, grads: paramGrads, running };
+    return { crossEntropy: loss.crossEntropy, distillCrossEntropy: loss.distillCrossEntropy, logits, grads: paramGrads, running, auxiliary: new Map() };
   }
 
   /** Images, trainable parameters and running statistics of this step as activations. */
