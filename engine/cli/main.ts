@@ -8,8 +8,9 @@ import { compressCommand } from './compressCommand';
 import { evalCommand } from './evalCommand';
 import { finetuneCommand } from './finetuneCommand';
 import { profileCommand } from './profileCommand';
+import { searchCommand } from './searchCommand';
 
-const commands: readonly CliCommand[] = [analyzeCommand, compressCommand, profileCommand, evalCommand, finetuneCommand];
+const commands: readonly CliCommand[] = [analyzeCommand, compressCommand, profileCommand, evalCommand, finetuneCommand, searchCommand];
 
 function helpText(): string {
   return ['usage: haloc <command> [options]', '', 'commands:', ...commands.map((c) => `  ${c.name.padEnd(10)} ${c.summary}\n             ${c.usage}`)].join('\n');

@@ -1,0 +1,169 @@
+// Per-layer output error of every candidate rank on calibration images: the original model runs once
+// per batch with the layer inputs exposed, then each layer's error model (all its ranks at once) runs
+// on that layer's input. Sums are accumulated in float64 over the batches.
+import * as os from 'node:os';
+import type * as Ort from 'onnxruntime-node';
+import { neverCancelled, type CancelSignal } from '../cancellation';
+import { batches } from '../data/batches';
+import { imagesShape, type ImageDataset } from '../data/imageSet';
+import { HalocError } from '../errors';
+import type { LayerAnalysis } from '../graph/analyzeModel';
+import type { OnnxModel } from '../onnx/onnxModel';
+import { openActivationTap } from './activationTap';
+import { errorOutputs, layerErrorModel } from './layerErrorModel';
+import { fixedBatchSize } from './modelBatch';
+import type { StoredWeight } from './rankDeltas';
+import { openSearchSession } from './searchSession';
+
+/** One layer to measure: its weight and (made when its group runs) the weight change W_r - W of each rank. */
+export interface ErrorJob {
+  readonly layer: LayerAnalysis;
+  readonly weight: StoredWeight;
+  readonly ranks: readonly number[];
+  deltas(): Promise<readonly Float32Array[]>;
+}
+
+/** Stacked weight changes held at once by default (bytes); layers beyond it run in further passes over the images. */
+const defaultGroupBytes = 256 * 2 ** 20;
+
+/** A layer's measured errors, one entry per rank of its job. */
+export interface LayerErrors {
+  readonly layer: string;
+  readonly ranks: readonly number[];
+  /** ||Y_r + shift - Y|| / ||Y||: the relative output error after bias correction. */
+  readonly relError: readonly number[];
+  /** ||Y_r - Y|| / ||Y||: before bias correction. */
+  readonly rawRelError: readonly number[];
+  /** Per rank, per output channel: the mean of Y - Y_r (what bias correction adds). */
+  readonly shift: readonly Float32Array[];
+}
+
+/** Errors of every job and how many images they were measured on. */
+export interface CalibrationErrors {
+  readonly errors: ReadonlyMap<string, LayerErrors>;
+  readonly images: number;
+}
+
+/** Settings of a measurement. */
+export interface ErrorSettings {
+  readonly batchSize?: number;
+  readonly threads?: number;
+  /** Stacked weight changes held at once (bytes; default 256 MiB). */
+  readonly groupBytes?: number;
+}
+
+/** Measures every job on the images of `dataset` at `indices`. */
+export async function measureLayerErrors(model: OnnxModel, jobs: readonly ErrorJob[], dataset: ImageDataset, indices: Int32Array, settings: ErrorSettings = {}, cancel: CancelSignal = neverCancelled, progress: (fraction: number) => void = () => undefined): Promise<CalibrationErrors> {
+  const errors = new Map<string, LayerErrors>();
+  const groups = jobGroups(jobs, settings.groupBytes ?? defaultGroupBytes);
+  let images = 0;
+  for (const [g, group] of groups.entries()) {
+    images = await measureGroup(model, group, dataset, indices, settings, cancel, errors, (f) => progress((g + f) / groups.length));
+  }
+  return { errors, images };
+}
+
+/** Consecutive jobs whose stacked weight changes fit in `groupBytes` (a larger job alone). */
+function jobGroups(jobs: readonly ErrorJob[], groupBytes: number): ErrorJob[][] {
+  const groups: ErrorJob[][] = [];
+  let bytes = Infinity;
+  for (const job of jobs) {
+    const size = 4 * job.ranks.length * job.weight.values.length;
+    if (bytes + size > groupBytes) {
+      groups.push([]);
+      bytes = 0;
+    }
+    groups[groups.length - 1]?.push(job);
+    bytes += size;
+  }
+  return groups;
+}
+
+/** One pass over the images for a group of jobs; adds their errors to `errors`; returns the images seen. */
+async function measureGroup(model: OnnxModel, jobs: readonly ErrorJob[], dataset: ImageDataset, indices: Int32Array, settings: ErrorSettings, cancel: CancelSignal, errors: Map<string, LayerErrors>, progress: (fraction: number) => void): Promise<number> {
+  const threads = settings.threads ?? os.availableParallelism();
+  const fixed = fixedBatchSize(model);
+  const batchSize = fixed ?? settings.batchSize ?? 64;
+  const tap = await openActivationTap(model, jobs.map((j) => j.layer), threads);
+  const sessions: Ort.InferenceSession[] = [];
+  try {
+    const accumulators = jobs.map((job) => new ErrorSums(job));
+    for (const job of jobs) {
+      cancel.throwIfCancelled();
+      sessions.push(await openErrorSession(model, job, await job.deltas(), threads));
+    }
+    const imageDims = imagesShape(dataset, 1).slice(1);
+    let images = 0;
+    for (const batch of batches(dataset, { batchSize, indices, dropLast: fixed !== undefined && fixed > 1, cancel })) {
+      const tapped = await tap.run(batch.images, batch.size, imageDims);
+      for (const [j, job] of jobs.entries()) {
+        cancel.throwIfCancelled();
+        const input = tapped.inputs.get(job.layer.name);
+        if (!input) throw new HalocError('UNSUPPORTED', `layer '${job.layer.name}': its input was not produced by the calibration run`);
+        accumulators[j]?.add(await sessions[j]!.run({ x: input }));
+      }
+      images += batch.size;
+      progress(images / indices.length);
+    }
+    if (images === 0) throw new HalocError('BAD_ARGUMENT', `no calibration images to measure layer errors on (the model takes batches of ${batchSize})`);
+    for (const a of accumulators) errors.set(a.job.layer.name, a.result());
+    return images;
+  } finally {
+    for (const session of sessions) await session.release();
+    await tap.release();
+  }
+}
+
+/** The error model's session; no memory arena (its stacked outputs are large and needed only once per batch). */
+function openErrorSession(model: OnnxModel, job: ErrorJob, deltas: readonly Float32Array[], threads: number): Promise<Ort.InferenceSession> {
+  return openSearchSession(layerErrorModel(model, job.layer, job.weight, deltas).bytes, `the error model of layer '${job.layer.name}'`, threads, { memoryArena: false });
+}
+
+/** Running sums of one layer over the calibration batches. */
+class ErrorSums {
+  private sumD: Float64Array | undefined;
+  private sumD2: Float64Array | undefined;
+  private sumY2 = 0;
+  /** Elements per output channel seen so far (batch x positions). */
+  private perChannel = 0;
+
+  constructor(readonly job: ErrorJob) {}
+
+  add(out: Ort.InferenceSession.ReturnType): void {
+    const sumD = out[errorOutputs.sumD]!.data as Float32Array;
+    const sumD2 = out[errorOutputs.sumD2]!.data as Float32Array;
+    this.sumD ??= new Float64Array(sumD.length);
+    this.sumD2 ??= new Float64Array(sumD2.length);
+    for (let i = 0; i < sumD.length; i++) this.sumD[i]! += sumD[i]!;
+    for (let i = 0; i < sumD2.length; i++) this.sumD2[i]! += sumD2[i]!;
+    this.sumY2 += (out[errorOutputs.sumY2]!.data as Float32Array)[0] ?? 0;
+    const shape = Array.from(out[errorOutputs.shapeY]!.data as BigInt64Array, Number);
+    const channels = sumD.length / Math.max(1, this.job.ranks.length);
+    this.perChannel += shape.reduce((p, d) => p * d, 1) / channels;
+  }
+
+  result(): LayerErrors {
+    const count = this.job.ranks.length;
+    const channels = (this.sumD?.length ?? 0) / Math.max(1, count);
+    const norm = this.sumY2 > 0 ? this.sumY2 : 1;
+    const relError: number[] = [];
+    const rawRelError: number[] = [];
+    const shift: Float32Array[] = [];
+    for (let k = 0; k < count; k++) {
+      let raw = 0;
+      let corrected = 0;
+      const mean = new Float32Array(channels);
+      for (let c = 0; c < channels; c++) {
+        const s = this.sumD?.[k * channels + c] ?? 0;
+        const s2 = this.sumD2?.[k * channels + c] ?? 0;
+        raw += s2;
+        corrected += Math.max(0, s2 - (s * s) / this.perChannel);
+        mean[c] = -s / this.perChannel;
+      }
+      rawRelError.push(Math.sqrt(raw / norm));
+      relError.push(Math.sqrt(corrected / norm));
+      shift.push(mean);
+    }
+    return { layer: this.job.layer.name, ranks: this.job.ranks, relError, rawRelError, shift };
+  }
+}

@@ -1,0 +1,88 @@
+// `haloc search --mode fast` end to end on the known-answer model and a small PNG image folder, with a
+// latency table file as the target: the printed front, result.json, a point written as a plan that
+// `haloc compress --plan` accepts and as the bias-corrected model, and the usage errors.
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { analyzeModel } from '../../../engine/graph/analyzeModel';
+import { writeLatencyTable } from '../../../engine/hardware/latencyTable';
+import { readOnnxModel } from '../../../engine/onnx/onnxModel';
+import { encodeOnnx } from '../../../engine/onnx/writeOnnx';
+import type { FastSearchResult } from '../../../engine/search/searchResult';
+import { encodePng, rgbImage, writeFiles } from '../data/dataTestSupport';
+import { makeTempDir, removeDir, runHaloc } from '../testSupport';
+import { knownAnswerLatency, knownAnswerModelProto } from './searchSupport';
+
+describe('search: haloc search --mode fast', function () {
+  this.timeout(120000);
+  let dir = '';
+  let modelPath = '';
+  let tablePath = '';
+  let dataDir = '';
+  let savedCache: string | undefined;
+
+  before(async () => {
+    dir = makeTempDir('haloc-search-cli-');
+    savedCache = process.env.HALOC_CACHE_DIR;
+    process.env.HALOC_CACHE_DIR = path.join(dir, 'cache');
+    modelPath = path.join(dir, 'known_answer.onnx');
+    fs.writeFileSync(modelPath, encodeOnnx(knownAnswerModelProto()));
+    const model = readOnnxModel(modelPath);
+    tablePath = path.join(dir, 'table.json');
+    writeLatencyTable(tablePath, knownAnswerLatency(model, await analyzeModel(model, { batch: 1 })).table);
+    dataDir = path.join(dir, 'images');
+    const files: Record<string, Uint8Array> = {};
+    for (let c = 0; c < 4; c++) for (let i = 0; i < 30; i++) files[`class${c}/${i}.png`] = encodePng(rgbImage(8, 8, (y, x, ch) => (37 * c + 11 * i + 5 * y + 3 * x + 50 * ch) % 256), 8, 8);
+    writeFiles(dataDir, files);
+  });
+  after(() => {
+    if (savedCache === undefined) delete process.env.HALOC_CACHE_DIR;
+    else process.env.HALOC_CACHE_DIR = savedCache;
+    removeDir(dir);
+  });
+
+  const common = (mode = 'fast', calibration = '40'): string[] => ['search', modelPath, '--data', dataDir, '--mode', mode, '--target', tablePath, '--scale', '1/255', '--calibration', calibration, '--probe-images', '16', '--points', '4', '--threads', '1'];
+
+  it('prints the front and the baselines, writes result.json, a plan for compress --plan and the measured model', async () => {
+    const [resultPath, planPath, pointPath] = ['result.json', 'point.ranks.json', 'point.onnx'].map((f) => path.join(dir, f)) as [string, string, string];
+    const run = await runHaloc([...common(), '-o', resultPath, '--plan-out', planPath, '--point', '0', '--onnx-out', pointPath]);
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stdout, /NOT fine-tuned/);
+    assert.match(run.stdout, /baselines \(same bias correction and evaluation\)/);
+    assert.match(run.stdout, /uniform 0\.55/);
+    const result = JSON.parse(fs.readFileSync(resultPath, 'utf8')) as FastSearchResult;
+    assert.equal(result.data.calibration.images, 40);
+    assert.equal(result.data.test.images, 80);
+    assert.equal(result.data.test.heldOut, true);
+    assert.equal(result.target.kind, 'measured-table');
+    assert.ok(result.front.length >= 2);
+    assert.deepEqual(result.front[0]?.ranks, { convA: 2, convB: 'keep', fc: 'keep' });
+    assert.ok(result.seconds.total !== undefined && result.seconds.total > 0);
+    const compressed = await runHaloc(['compress', modelPath, '--plan', planPath, '-o', path.join(dir, 'compressed.onnx')]);
+    assert.equal(compressed.code, 0, compressed.stderr);
+    assert.ok(fs.existsSync(pointPath), 'the bias-corrected model of the point');
+    const evaluated = await runHaloc(['eval', pointPath, '--data', dataDir, '--scale', '1/255', '--json']);
+    assert.equal(evaluated.code, 0, evaluated.stderr);
+  });
+
+  it('says that accuracy is estimated when the test images may include the calibration images', async () => {
+    const run = await runHaloc([...common(), '--eval-data', dataDir, '--json']);
+    assert.equal(run.code, 0, run.stderr);
+    const result = JSON.parse(run.stdout) as FastSearchResult;
+    assert.equal(result.data.test.heldOut, false);
+    assert.equal(result.data.test.images, 120);
+    for (const point of [...result.front, ...result.baselines]) assert.equal(point.accuracyDelta.kind, 'estimated');
+  });
+
+  it('answers wrong usage with exit code 2 and an unavailable mode with 1', async () => {
+    assert.equal((await runHaloc(['search', modelPath, '--mode', 'fast'])).code, 2, 'no --data');
+    assert.equal((await runHaloc([...common(), '--point', '0'])).code, 2, '--point without --plan-out');
+    assert.equal((await runHaloc(common('slow'))).code, 2, 'unknown mode');
+    const haloc = await runHaloc(common('haloc'));
+    assert.equal(haloc.code, 1);
+    assert.match(haloc.stderr, /--mode fast/);
+    const tooFew = await runHaloc(common('fast', '500'));
+    assert.equal(tooFew.code, 1);
+    assert.match(tooFew.stderr, /--eval-data/);
+  });
+});
