@@ -76,6 +76,8 @@ export interface SupernetLayerTensors {
   readonly mixing: string;
   /** Scalar: the mean over branches of the mean squared difference between branch and original output. */
   readonly featureLoss: string;
+  /** Per branch, the initializers of its factors in the order the rewrite creates them. */
+  readonly branchWeights: readonly (readonly string[])[];
 }
 
 /**
@@ -111,11 +113,13 @@ export function supernetModel(model: OnnxModel, rewrites: readonly SupernetRewri
     initializers.push(float32Tensor(mixing, [branches.length], new Float32Array(branches.length).fill(1 / branches.length)));
     const terms: string[] = [];
     const errors: string[] = [];
+    const branchWeights: string[][] = [];
     branches.forEach((factors, k) => {
       const out = names.take(`${y}.branch${k}`);
       const replacement = replace({ ...original, output: [out] }, { layer, factors }, names, shapes, model.opsetVersion);
       nodes.push(...replacement.nodes);
       initializers.push(...replacement.initializers);
+      branchWeights.push(replacement.initializers.map((t) => t.name ?? ''));
       const weight = names.take(`${base}.mixing${k}`);
       node('Slice', [mixing, int64(`${base}.start${k}`, [k]), int64(`${base}.end${k}`, [k + 1])], weight);
       const term = names.take(`${y}.mixed${k}`);
@@ -146,9 +150,24 @@ export function supernetModel(model: OnnxModel, rewrites: readonly SupernetRewri
     const scale = names.take(`${base}.branch_share`);
     initializers.push(float32Tensor(scale, [], Float32Array.of(1 / branches.length)));
     node('Mul', [total, scale], featureLoss);
-    layers[at] = { mixing, featureLoss };
+    layers[at] = { mixing, featureLoss, branchWeights };
   });
   return { proto: { ...model.proto, graph: { ...graph, node: nodes, initializer: [...(graph.initializer ?? []), ...initializers] } }, layers };
+}
+
+/** The factors of a rank-`like.rank`-shaped branch rebuilt from its (trained) initializer values, in branchWeights order. */
+export function factorsFromBranch(layer: LayerAnalysis, like: LayerFactors, values: readonly Float32Array[]): LayerFactors {
+  const [first, second, third] = values;
+  if (!first || !second) throw new Error(`factorsFromBranch: '${layer.name}' needs at least two factor arrays`);
+  if (like.kind === 'tucker2') {
+    if (!third) throw new Error(`factorsFromBranch: '${layer.name}' needs three Tucker-2 factors`);
+    return { ...like, firstRC: first, core: second, lastCR: third };
+  }
+  if (layer.op !== 'Conv') return { ...like, leftIR: first, rightRO: second };
+  // SVD of a conv: the first conv's weight is left^T [rank, Cin], the second's right^T [Cout, rank]
+  const inChannels = first.length / like.rank;
+  const outChannels = second.length / like.rank;
+  return { ...like, leftIR: transposeValues(first, [like.rank, inChannels], [1, 0]), rightRO: transposeValues(second, [outChannels, like.rank], [1, 0]) };
 }
 
 /**
