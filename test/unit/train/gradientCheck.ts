@@ -250,16 +250,7 @@ export interface GradientCheckReport {
 }
 
 /** A deterministic generator of floats in [0, 1) (mulberry32: nearby seeds give unrelated sequences). */
-export function randomGenerator(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
+export const randomGenerator = seededUniform;
 
 /** `count` distinct indices below `size` (all of them when size <= count), sorted. */
 function sampleIndices(size: number, count: number, random: () => number): number[] {
