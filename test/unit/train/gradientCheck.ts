@@ -14,6 +14,7 @@ import { DataType } from '../../../engine/onnx/dataType';
 import { float32Tensor, int64Tensor, makeAttribute, valueInfo } from '../../../engine/onnx/graphBuilder';
 import type { OnnxModel } from '../../../engine/onnx/onnxModel';
 import { int64ToNumber, onnx } from '../../../engine/onnx/proto';
+import { seededUniform } from '../../../engine/random';
 import { encodeOnnx, inlineExternalData } from '../../../engine/onnx/writeOnnx';
 import { createOrtBackend } from '../../../engine/train/ortBackend';
 import { trainableInitializers } from '../../../engine/train/stepGraph';
