@@ -1,5 +1,6 @@
-// An image classifier in onnxruntime-node (full graph optimisation, one thread per core): logits for
-// batches of preprocessed images. Serves evaluation and the teacher of distillation.
+// An image classifier in onnxruntime-node (full graph optimisation, one thread per core, idle threads
+// not spinning so that a training session beside it keeps the cores): logits for batches of
+// preprocessed images. Serves evaluation and the teacher of distillation.
 import * as os from 'node:os';
 import type * as OrtModule from 'onnxruntime-node';
 import { errorMessage, HalocError } from '../errors';
@@ -17,7 +18,7 @@ export async function openClassifier(model: string | Uint8Array, threads = os.av
   const ort = await import('onnxruntime-node');
   let session: OrtModule.InferenceSession;
   try {
-    const options: OrtModule.InferenceSession.SessionOptions = { intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: 'all', logSeverityLevel: 3 };
+    const options: OrtModule.InferenceSession.SessionOptions = { intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: 'all', logSeverityLevel: 3, extra: { session: { intra_op: { allow_spinning: '0' } } } };
     session = typeof model === 'string' ? await ort.InferenceSession.create(model, options) : await ort.InferenceSession.create(model, options);
   } catch (error) {
     throw new HalocError('UNSUPPORTED', `onnxruntime cannot load ${typeof model === 'string' ? model : 'the model'}: ${errorMessage(error)}`);
