@@ -1,8 +1,11 @@
 // Latency tables (issue 4): (1) time to build the full table of a ResNet-50-shaped model at batch 1
 // on this machine (all compressible layers, all candidate ranks), and the second build from the cache;
 // (2) predicted vs measured whole-model latency, original and 50%-rank, at batch 1 and 32, on the CIFAR
-// ResNets of ../shared/models and on generated CIFAR ResNet-44/56 shapes. Prints; asserts no timing.
-// Usage: node bench/latencyBench.mjs [--skip-resnet50] [--batches 1,32]
+// ResNets of ../shared/models and on generated CIFAR ResNet-44/56 shapes. Each run of (2) builds its
+// tables into a fresh cache folder of its own (shared by its models, as a user's cache would be), so
+// that no run reuses another's timings; with --runs N it prints every run and then each cell's median
+// error and range. Prints; asserts no timing.
+// Usage: node bench/latencyBench.mjs [--skip-resnet50] [--batches=1,32] [--runs=N]
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -15,9 +18,11 @@ const { readOnnxModel } = load('onnx/onnxModel.js');
 const { analyzeModel } = load('graph/analyzeModel.js');
 const { buildLatencyTable } = load('hardware/buildLatencyTable.js');
 const { checkLatency } = load('hardware/latencyCheck.js');
+const { minCpuShare } = load('hardware/timeSession.js');
 
 const args = process.argv.slice(2);
 const batches = (args.find((a) => a.startsWith('--batches='))?.slice(10) ?? '1,32').split(',').map(Number);
+const runs = Number(args.find((a) => a.startsWith('--runs='))?.slice(7) ?? 1);
 const threads = os.cpus().length;
 
 async function tableBuildTimes() {
@@ -47,20 +52,53 @@ async function predictionErrors() {
     ensureModel('resnet44'),
     ensureModel('resnet56'),
   ];
-  console.log('\nwhole-model latency, predicted (untouched part measured + table entries) vs measured end to end:');
-  console.log('model                      batch  original: predicted / measured / error    50% rank: predicted / measured / error');
-  for (const file of models) {
-    for (const batch of batches) {
-      const model = readOnnxModel(file);
-      const analysis = await analyzeModel(model, { batch });
-      const { table, layerKeys } = await buildLatencyTable(model, analysis, { threads });
-      const ranks = Object.fromEntries(analysis.layers.filter((l) => l.compressible).map((l) => [l.name, Math.max(1, Math.round(l.maxRank / 2))]));
-      const check = await checkLatency(model, analysis, table, layerKeys, { threads, provider: 'cpu' }, ranks);
-      const cell = (c) => `${c.predictedMs.toFixed(2).padStart(7)} / ${c.measuredMs.toFixed(2).padStart(7)} ms / ${(c.errorPct >= 0 ? '+' : '') + c.errorPct.toFixed(1)}%`;
-      console.log(`${path.basename(file).padEnd(26)} ${String(batch).padStart(5)}  ${cell(check.original).padEnd(40)} ${cell(check.compressed)}`);
+  const errors = new Map(); // "file batch" -> { original: [], compressed: [] }
+  for (let run = 1; run <= runs; run++) {
+    const cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), 'haloc-latency-check-'));
+    try {
+      console.log(`\nwhole-model latency${runs > 1 ? `, run ${run} of ${runs}` : ''}, predicted (untouched part measured + table entries) vs measured end to end:`);
+      console.log('model                      batch  original: predicted / measured / error    50% rank: predicted / measured / error');
+      for (const file of models) {
+        for (const batch of batches) {
+          const model = readOnnxModel(file);
+          const analysis = await analyzeModel(model, { batch });
+          const { table, layerKeys } = await buildLatencyTable(model, analysis, { threads, cacheDir });
+          const ranks = Object.fromEntries(analysis.layers.filter((l) => l.compressible).map((l) => [l.name, Math.max(1, Math.round(l.maxRank / 2))]));
+          const check = await checkLatency(model, analysis, table, layerKeys, { threads, provider: 'cpu' }, ranks);
+          const cell = (c) => `${c.predictedMs.toFixed(2).padStart(7)} / ${c.measuredMs.toFixed(2).padStart(7)} ms / ${signed(c.errorPct)}`;
+          const busy = check.cpuShare < minCpuShare ? `  busy: CPU share ${check.cpuShare.toFixed(2)}, another process held a core` : '';
+          console.log(`${path.basename(file).padEnd(26)} ${String(batch).padStart(5)}  ${cell(check.original).padEnd(40)} ${cell(check.compressed)}${busy}`);
+          const key = `${path.basename(file)} ${batch}`;
+          const seen = errors.get(key) ?? { original: [], compressed: [] };
+          seen.original.push(check.original.errorPct);
+          seen.compressed.push(check.compressed.errorPct);
+          errors.set(key, seen);
+        }
+      }
+    } finally {
+      fs.rmSync(cacheDir, { recursive: true, force: true });
+    }
+  }
+  if (runs > 1) {
+    console.log(`\nerror over ${runs} runs, median (lowest .. highest):`);
+    console.log('model                      batch  original                      50% rank');
+    const summary = (values) => `${signed(median(values))} (${signed(Math.min(...values))} .. ${signed(Math.max(...values))})`;
+    for (const [key, seen] of errors) {
+      const [file, batch] = key.split(' ');
+      console.log(`${file.padEnd(26)} ${batch.padStart(5)}  ${summary(seen.original).padEnd(29)} ${summary(seen.compressed)}`);
     }
   }
   console.log('(bar: within 15% for both, at batch 1 and 32, on CIFAR ResNets not in ../shared)');
+}
+
+function signed(pct) {
+  return `${pct >= 0 ? '+' : ''}${pct.toFixed(1)}%`;
+}
+
+function median(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
 if (!args.includes('--skip-resnet50')) await tableBuildTimes();

@@ -26,6 +26,8 @@ export interface LayerLatency {
   readonly granularity: number;
   /** The most candidate ranks that were asked for when it was measured. */
   readonly rankLimit?: number;
+  /** The version of the way it was measured (see buildLatencyTable's measuringMethod); absent before version 2. */
+  readonly method?: number;
 }
 
 /** A latency table, as stored in a file. */
@@ -113,6 +115,15 @@ export function layerKey(model: OnnxModel, layer: LayerAnalysis): string {
   if (layer.op === 'Gemm') parts.push(`tA=${attributeInt(node, 'transA', 0)}`, `tB=${attributeInt(node, 'transB', 0)}`, `c=${node.input?.[2] ? 1 : 0}`);
   if (layer.op === 'Conv' || layer.op === 'Gemm') parts.push(`bias=${node.input?.[2] ? 1 : 0}`);
   return parts.join('|');
+}
+
+/**
+ * The faster of two measurements of the same entry, figure by figure: on a shared machine another
+ * process only ever adds time, so of two timings taken apart the lower is the closer to the layer's own.
+ */
+export function fasterEntry(a: LayerLatency, b: LayerLatency): LayerLatency {
+  const other = new Map(b.ranks.map((r) => [r.rank, r.ms]));
+  return { ...a, originalMs: Math.min(a.originalMs, b.originalMs), ranks: a.ranks.map((r) => ({ rank: r.rank, ms: Math.min(r.ms, other.get(r.rank) ?? r.ms) })) };
 }
 
 /** Latency of a layer at rank r: the entry at r, else the next measured rank above it (same step). */

@@ -1,13 +1,21 @@
-// Times onnxruntime sessions: fixed thread count, warm-up, then repeated runs until both a minimum
-// count and a minimum time are reached; the median is the figure (robust on a shared, noisy machine).
+// Times onnxruntime sessions: fixed thread count, warm-up, then a window of repeated runs until both
+// a minimum count and a minimum time are reached; the median is the figure. On a shared machine another
+// process that holds a core for a while makes every run of a window 1.5-6x slower (measured here): a
+// window in which this process used less than `minCpuShare` of its threads' time is taken again, up
+// to `maxWindows` times, and the window with the largest share is kept.
+// Also the kernel times of a model's nodes from onnxruntime's profiler, less what the profiler itself
+// adds to each node: every profiled model carries a short chain of no-work calibration nodes on an
+// input of its own, so that cost is measured in the same session and at the same moment as the nodes
+// it is taken off (a single per-process figure was off by 1-3 us a node between processes and on a
+// process's first session, which at batch 1, about 100 nodes in 0.6 ms, is 15-50% of a whole model).
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type * as Ort from 'onnxruntime-node';
 import { DataType } from '../onnx/dataType';
-import { GraphBuilder } from '../onnx/graphBuilder';
+import { GraphBuilder, valueInfo } from '../onnx/graphBuilder';
+import { onnx } from '../onnx/proto';
 import { encodeOnnx } from '../onnx/writeOnnx';
-import { seededNormal } from '../random';
 import type { ExecutionProvider } from './deviceFingerprint';
 
 /** How long and how often to time. */
@@ -19,6 +27,8 @@ export interface TimingSettings {
   /** Keep running until this much time was measured (default 40 ms). */
   readonly minTotalMs?: number;
   readonly maxRuns?: number;
+  /** Windows tried until one had the cores to itself (default 3; 1 on a GPU, where threads wait). */
+  readonly maxWindows?: number;
 }
 
 /** The result of timing one model. */
@@ -27,7 +37,15 @@ export interface Timing {
   readonly p10Ms: number;
   readonly p90Ms: number;
   readonly runs: number;
+  /** Process CPU time over (wall time x threads) in the kept window: about 1 when no other process took a core. */
+  readonly cpuShare: number;
+  /** The kept window's runs, as indices among all runs of the session (warm-up runs first). */
+  readonly firstRun: number;
+  readonly windows: number;
 }
+
+/** Below this CPU share another process held one of the timed cores for part of the window (quiet: 0.95-1.0, busy: 0.25-0.6 here). */
+export const minCpuShare = 0.85;
 
 /** A float input of a timed model. */
 export interface TimedInput {
@@ -55,6 +73,24 @@ export function timingSessionOptions(settings: TimingSettings): Ort.InferenceSes
   };
 }
 
+/**
+ * `count` seeded pseudo-random values, uniform in [-scale, scale) (xorshift32), for inputs and weights
+ * of timed models: half of a table build went into normal samples (Box-Muller) for values that do not
+ * change the latency.
+ */
+export function benchValues(count: number, seed: number, scale = 1): Float32Array {
+  const values = new Float32Array(count);
+  let state = Math.imul(seed, 0x9e3779b9) || 1;
+  const factor = (2 * scale) / 4294967296;
+  for (let i = 0; i < count; i++) {
+    state ^= state << 13;
+    state ^= state >>> 17;
+    state ^= state << 5;
+    values[i] = (state >>> 0) * factor - scale;
+  }
+  return values;
+}
+
 /** Seeded random feeds for the given inputs. */
 export function randomFeeds(inputs: readonly TimedInput[], seed = 7): Record<string, Ort.Tensor> {
   const runtime = loadOrt();
@@ -63,7 +99,7 @@ export function randomFeeds(inputs: readonly TimedInput[], seed = 7): Record<str
     const count = input.dims.reduce((p, d) => p * d, 1);
     feeds[input.name] = input.elemType === DataType.INT64
       ? new runtime.Tensor('int64', new BigInt64Array(count), [...input.dims])
-      : new runtime.Tensor('float32', seededNormal(count, seed + i), [...input.dims]);
+      : new runtime.Tensor('float32', benchValues(count, seed + i), [...input.dims]);
   });
   return feeds;
 }
@@ -78,14 +114,32 @@ export async function timeModel(bytes: Uint8Array, inputs: readonly TimedInput[]
   }
 }
 
-/** Times an open session on fixed feeds. */
+/** Times an open session on fixed feeds: warm-up, then windows until one had the cores (see minCpuShare). */
 export async function timeSession(session: Ort.InferenceSession, feeds: Record<string, Ort.Tensor>, settings: TimingSettings): Promise<Timing> {
-  for (let i = 0; i < (settings.warmupRuns ?? 3); i++) await session.run(feeds);
+  const warmupRuns = settings.warmupRuns ?? 3;
+  for (let i = 0; i < warmupRuns; i++) await session.run(feeds);
+  const maxWindows = settings.provider === 'cuda' ? 1 : Math.max(1, settings.maxWindows ?? 3);
+  const cores = Math.max(1, Math.min(settings.threads, os.cpus().length));
+  let best = { ...(await timeWindow(session, feeds, settings, cores)), firstRun: warmupRuns };
+  let nextRun = warmupRuns + best.runs;
+  let windows = 1;
+  while (best.cpuShare < minCpuShare && windows < maxWindows) {
+    const timing = { ...(await timeWindow(session, feeds, settings, cores)), firstRun: nextRun };
+    nextRun += timing.runs;
+    windows++;
+    if (timing.cpuShare > best.cpuShare) best = timing;
+  }
+  return { ...best, windows };
+}
+
+async function timeWindow(session: Ort.InferenceSession, feeds: Record<string, Ort.Tensor>, settings: TimingSettings, cores: number): Promise<Omit<Timing, 'firstRun' | 'windows'>> {
   const samples: number[] = [];
   const minRuns = settings.minRuns ?? 7;
   const minTotalMs = settings.minTotalMs ?? 40;
   const maxRuns = settings.maxRuns ?? 500;
   let total = 0;
+  const cpuStart = process.cpuUsage();
+  const wallStart = process.hrtime.bigint();
   while (samples.length < maxRuns && (samples.length < minRuns || total < minTotalMs)) {
     const start = process.hrtime.bigint();
     await session.run(feeds);
@@ -93,22 +147,66 @@ export async function timeSession(session: Ort.InferenceSession, feeds: Record<s
     samples.push(ms);
     total += ms;
   }
+  const wallMs = Number(process.hrtime.bigint() - wallStart) / 1e6;
+  const cpu = process.cpuUsage(cpuStart);
   samples.sort((a, b) => a - b);
   const at = (q: number): number => samples[Math.min(samples.length - 1, Math.floor(q * samples.length))] ?? 0;
-  return { medianMs: at(0.5), p10Ms: at(0.1), p90Ms: at(0.9), runs: samples.length };
+  return { medianMs: at(0.5), p10Ms: at(0.1), p90Ms: at(0.9), runs: samples.length, cpuShare: (cpu.user + cpu.system) / 1000 / (wallMs * cores) };
 }
 
-/** Kernel times of one model from onnxruntime's profiler: per node the median over the timed runs. */
+/** Kernel times of one model. */
 export interface KernelTiming {
-  /** Median wall time of a whole run. */
+  /** Median wall time of a profiled run (calibration nodes included). */
   readonly wallMs: number;
-  /** Sum over nodes of each node's median kernel time less the profiler's own per-node cost, layout reorders excluded. */
+  /** The kept window's CPU share (see Timing). */
+  readonly cpuShare: number;
+  /** Sum over the model's nodes of each node's cost in an unprofiled run, layout reorders at its borders excluded. */
   readonly kernelMs: number;
   readonly runs: number;
+  /** What the profiler added to each node's recorded time in this session. */
+  readonly profilerCostMs: number;
+  /** Nodes left out by the scope's `leaveOut`. */
+  readonly leftOutNodes: number;
 }
+
+/** What timeKernels counts; by default a layer's benchmark model, the reorders at its borders dropped. */
+export interface KernelScope {
+  /** Leave out every node whose name contains this (a whole model's layers, see untouchedInContext). */
+  readonly leaveOut?: string;
+  /** Count the layout reorders at the model's input and output (those of a whole model are real). */
+  readonly keepBorders?: boolean;
+}
+
+/** Name prefix of the calibration chain's nodes and values. */
+export const calibrationPrefix = 'haloc_calibration_';
+/** Name prefix of a benchmark model's producer (see layerBenchModels), whose nodes are not counted. */
+export const producerPrefix = 'haloc_producer_';
+const calibrationLength = 12;
+const calibrationDims = [1, 16];
 
 /** Copies onnxruntime adds at a model's borders for another device; a layer inside a network has none. */
 const copyOps = new Set(['MemcpyToHost', 'MemcpyFromHost']);
+
+/** `model` plus a chain of no-work nodes (Neg, Relu alternating) from an input of its own to an output of its own. */
+export function withCalibrationChain(model: onnx.IModelProto): onnx.IModelProto {
+  const graph = model.graph ?? {};
+  const nodes: onnx.INodeProto[] = [];
+  let value = `${calibrationPrefix}x`;
+  for (let i = 0; i < calibrationLength; i++) {
+    const output = i === calibrationLength - 1 ? `${calibrationPrefix}y` : `${calibrationPrefix}v${i}`;
+    nodes.push({ name: `${calibrationPrefix}${i}`, opType: i % 2 ? 'Relu' : 'Neg', input: [value], output: [output] });
+    value = output;
+  }
+  return {
+    ...model,
+    graph: {
+      ...graph,
+      node: [...(graph.node ?? []), ...nodes],
+      input: [...(graph.input ?? []), valueInfo(`${calibrationPrefix}x`, DataType.FLOAT, calibrationDims)],
+      output: [...(graph.output ?? []), valueInfo(`${calibrationPrefix}y`, DataType.FLOAT, calibrationDims)],
+    },
+  };
+}
 
 /**
  * Times a model with onnxruntime's profiler on, so that the figure is the compute of its nodes: a
@@ -116,79 +214,127 @@ const copyOps = new Set(['MemcpyToHost', 'MemcpyFromHost']);
  * network does not (measured here: 3.2 ms alone against 0.9 ms in context for a 16-channel conv at
  * batch 32).
  */
-export async function timeKernels(bytes: Uint8Array, inputs: readonly TimedInput[], settings: TimingSettings): Promise<KernelTiming> {
-  const floorMs = await profilerFloorMs(settings);
-  const raw = await profiledRun(bytes, inputs, settings);
-  // A node never costs less than a twentieth of what the profiler recorded (no zero-time layers).
-  return { wallMs: raw.wallMs, kernelMs: raw.nodeMedians.reduce((sum, ms) => sum + Math.max(ms - floorMs, ms / 20), 0), runs: raw.runs };
+export async function timeKernels(model: Uint8Array | onnx.IModelProto, inputs: readonly TimedInput[], settings: TimingSettings, scope: KernelScope = {}): Promise<KernelTiming> {
+  const plainMs = await plainNodeMs(settings);
+  const proto = model instanceof Uint8Array ? onnx.ModelProto.decode(model) : model;
+  const calibrated = encodeOnnx(withCalibrationChain(proto));
+  const raw = await profiledRun(calibrated, [...inputs, { name: `${calibrationPrefix}x`, dims: calibrationDims }], settings);
+  const profile = kernelSamples(raw.events, raw.timing.firstRun, raw.timing.firstRun + raw.timing.runs);
+  const profilerCostMs = Math.max(0, interquartileMean(profile.calibration) / 1000 - plainMs);
+  const { leaveOut } = scope;
+  const counted = leaveOut ? profile.nodes.filter((n) => !n.name.includes(leaveOut)) : profile.nodes;
+  const kernelMs = kernelSumMs(counted, profilerCostMs, scope.keepBorders ?? false);
+  return { wallMs: raw.timing.medianMs, cpuShare: raw.timing.cpuShare, kernelMs, runs: raw.timing.runs, profilerCostMs, leftOutNodes: profile.nodes.length - counted.length };
 }
 
-const floors = new Map<string, Promise<number>>();
-
-/**
- * What the profiler itself adds to every node's recorded time (measured here: ~5 us per node, against
- * ~0.3 us per trivial node without it): the median kernel time of a chain of no-work nodes. It is
- * subtracted from every node, or small layers and the untouched part would look several times slower.
- */
-export function profilerFloorMs(settings: TimingSettings): Promise<number> {
-  const key = `${settings.provider}:${settings.threads}`;
-  let floor = floors.get(key);
-  if (!floor) {
-    const builder = new GraphBuilder({ name: 'profiler_floor', opset: 13 });
-    let tensor = builder.input('x', [1, 16]);
-    for (let i = 0; i < 20; i++) tensor = builder.node(i % 2 ? 'Relu' : 'Neg', [tensor], {}, i === 19 ? { outputs: ['y'] } : {})[0] ?? '';
-    builder.output('y', [1, 16]);
-    floor = profiledRun(encodeOnnx(builder.build()), [{ name: 'x', dims: [1, 16] }], { ...settings, minRuns: 100 }).then((r) => median(r.nodeMedians));
-    floors.set(key, floor);
-  }
-  return floor;
-}
-
-async function profiledRun(bytes: Uint8Array, inputs: readonly TimedInput[], settings: TimingSettings): Promise<{ wallMs: number; nodeMedians: number[]; runs: number }> {
-  const folder = fs.mkdtempSync(path.join(os.tmpdir(), 'haloc-profile-'));
-  try {
-    const session = await loadOrt().InferenceSession.create(bytes, { ...timingSessionOptions(settings), enableProfiling: true, profileFilePrefix: path.join(folder, 'run') });
-    let wall: Timing;
-    try {
-      wall = await timeSession(session, randomFeeds(inputs), settings);
-      (session as unknown as { endProfiling?: () => void }).endProfiling?.();
-    } finally {
-      await session.release();
-    }
-    const file = fs.readdirSync(folder).find((f) => f.endsWith('.json'));
-    const events = file ? (JSON.parse(fs.readFileSync(path.join(folder, file), 'utf8')) as ProfileEvent[]) : [];
-    return { wallMs: wall.medianMs, nodeMedians: nodeMedians(events, settings.warmupRuns ?? 3), runs: wall.runs };
-  } finally {
-    fs.rmSync(folder, { recursive: true, force: true });
-  }
-}
-
-interface ProfileEvent {
+/** One event of onnxruntime's profile file. */
+export interface ProfileEvent {
   readonly cat?: string;
   readonly name?: string;
   readonly dur?: number;
   readonly args?: { readonly op_name?: string };
 }
 
-/** Per node, the median kernel time in ms (skipping warm-up runs). */
-function nodeMedians(events: readonly ProfileEvent[], warmupRuns: number): number[] {
-  const byNode = new Map<string, number[]>();
-  const opOf = new Map<string, string>();
-  for (const event of events) {
-    if (event.cat !== 'Node' || !event.name?.endsWith('_kernel_time') || copyOps.has(event.args?.op_name ?? '')) continue;
-    const list = byNode.get(event.name) ?? [];
-    list.push(event.dur ?? 0);
-    byNode.set(event.name, list);
-    opOf.set(event.name, event.args?.op_name ?? '');
-  }
-  // The layout conversion into the blocked (NCHWc) format at the model's input and back at its output
-  // exist only because the layer runs alone; conversions between the layer's own nodes stay counted.
-  const order = [...byNode.keys()];
-  const border = new Set([order[0], order[order.length - 1]].filter((name) => name !== undefined && /^Reorder(Input|Output)$/.test(opOf.get(name) ?? '')));
-  return order.filter((name) => !border.has(name)).map((name) => median((byNode.get(name) ?? []).slice(Math.min(warmupRuns, (byNode.get(name)?.length ?? 1) - 1))) / 1000);
+/** A node's kernel-time samples (us) in a profile, one per run of the kept window. */
+export interface NodeSamples {
+  readonly name: string;
+  readonly op: string;
+  readonly samples: readonly number[];
 }
 
-function median(values: readonly number[]): number {
+/** The model's nodes in execution order (copies and producers excluded) and the calibration chain's samples, of runs fromRun..toRun - 1 (counting warm-ups). */
+export function kernelSamples(events: readonly ProfileEvent[], fromRun: number, toRun: number): { nodes: NodeSamples[]; calibration: number[] } {
+  const byNode = new Map<string, { op: string; samples: number[] }>();
+  for (const event of events) {
+    if (event.cat !== 'Node' || !event.name?.endsWith('_kernel_time') || copyOps.has(event.args?.op_name ?? '')) continue;
+    const node = byNode.get(event.name) ?? { op: event.args?.op_name ?? '', samples: [] };
+    node.samples.push(event.dur ?? 0);
+    byNode.set(event.name, node);
+  }
+  const nodes: NodeSamples[] = [];
+  const calibration: number[] = [];
+  for (const [event, { op, samples }] of byNode) {
+    const from = Math.max(0, Math.min(fromRun, samples.length - 1));
+    const kept = samples.slice(from, Math.max(toRun, from + 1));
+    const name = event.slice(0, -'_kernel_time'.length);
+    if (name.startsWith(calibrationPrefix)) calibration.push(...kept);
+    else if (!name.startsWith(producerPrefix)) nodes.push({ name, op, samples: kept });
+  }
+  return { nodes, calibration };
+}
+
+/**
+ * The sum over nodes of each node's interquartile mean less the profiler's per-node cost (never less
+ * than a twentieth of what was recorded). Unless `keepBorders`, the layout conversions into the blocked
+ * (NCHWc) format at the model's input and back at its output are left out: they exist only because
+ * the layer runs alone; conversions between the layer's own nodes stay counted.
+ */
+export function kernelSumMs(nodes: readonly NodeSamples[], profilerCostMs: number, keepBorders = false): number {
+  const first = nodes[0];
+  const last = nodes[nodes.length - 1];
+  const border = new Set(keepBorders ? [] : [first, last].filter((n) => n !== undefined && /^Reorder(Input|Output)$/.test(n.op)));
+  return nodes.filter((n) => !border.has(n)).reduce((sum, n) => {
+    const ms = interquartileMean(n.samples) / 1000;
+    return sum + Math.max(ms - profilerCostMs, ms / 20);
+  }, 0);
+}
+
+/** The mean of the middle half of the values (robust to a few slow samples, finer than the profiler's 1 us steps). */
+export function interquartileMean(values: readonly number[]): number {
+  if (values.length === 0) return 0;
   const sorted = [...values].sort((a, b) => a - b);
-  return sorted[sorted.length >> 1] ?? 0;
+  const from = Math.floor(sorted.length / 4);
+  const middle = sorted.slice(from, Math.max(from + 1, sorted.length - from));
+  return middle.reduce((s, v) => s + v, 0) / middle.length;
+}
+
+const plainCosts = new Map<string, Promise<number>>();
+
+/**
+ * The cost of one calibration node in an unprofiled run (about 0.4 us here), added back to every node:
+ * the wall-time slope between a chain of 1 and of 101 such nodes, the lower of two tries after a warm-up.
+ */
+export function plainNodeMs(settings: TimingSettings): Promise<number> {
+  const key = `${settings.provider}:${settings.threads}`;
+  let cost = plainCosts.get(key);
+  if (!cost) {
+    cost = (async () => {
+      const [short, long] = [chainModel(1), chainModel(101)];
+      const inputs = [{ name: 'x', dims: calibrationDims }];
+      const time = async (bytes: Uint8Array): Promise<number> => (await timeModel(bytes, inputs, { ...settings, minRuns: 100, minTotalMs: 10 })).medianMs;
+      await time(long);
+      const slopes = [];
+      for (let i = 0; i < 2; i++) slopes.push((await time(long)) - (await time(short)));
+      return Math.max(0, Math.min(...slopes) / 100);
+    })();
+    plainCosts.set(key, cost);
+  }
+  return cost;
+}
+
+function chainModel(length: number): Uint8Array {
+  const builder = new GraphBuilder({ name: 'calibration', opset: 13 });
+  let tensor = builder.input('x', calibrationDims);
+  for (let i = 0; i < length; i++) tensor = builder.node(i % 2 ? 'Relu' : 'Neg', [tensor], {}, i === length - 1 ? { outputs: ['y'] } : {})[0] ?? '';
+  builder.output('y', calibrationDims);
+  return encodeOnnx(builder.build());
+}
+
+async function profiledRun(bytes: Uint8Array, inputs: readonly TimedInput[], settings: TimingSettings): Promise<{ timing: Timing; events: ProfileEvent[] }> {
+  const folder = fs.mkdtempSync(path.join(os.tmpdir(), 'haloc-profile-'));
+  try {
+    const session = await loadOrt().InferenceSession.create(bytes, { ...timingSessionOptions(settings), enableProfiling: true, profileFilePrefix: path.join(folder, 'run') });
+    let timing: Timing;
+    try {
+      timing = await timeSession(session, randomFeeds(inputs), settings);
+      (session as unknown as { endProfiling?: () => void }).endProfiling?.();
+    } finally {
+      await session.release();
+    }
+    const file = fs.readdirSync(folder).find((f) => f.endsWith('.json'));
+    const events = file ? (JSON.parse(fs.readFileSync(path.join(folder, file), 'utf8')) as ProfileEvent[]) : [];
+    return { timing, events };
+  } finally {
+    fs.rmSync(folder, { recursive: true, force: true });
+  }
 }

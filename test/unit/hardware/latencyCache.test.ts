@@ -1,12 +1,13 @@
 // The on-disk cache of measured latency tables: the first build measures every layer shape once, a
 // second build measures nothing, a model sharing a shape measures only its new shapes, another
 // fingerprint (threads, batch) gets its own file, a damaged file is rebuilt, `cacheDir: null` writes
-// nothing. Real (tiny) timing runs; no assertion on a time.
+// nothing; new shapes are timed in two passes, one after the other; entries measured the older way
+// are measured again. Real (tiny) timing runs; no assertion on a time.
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { analyzeModel } from '../../../engine/graph/analyzeModel';
-import { buildLatencyTable, defaultCacheDir, type TableBuild } from '../../../engine/hardware/buildLatencyTable';
+import { buildLatencyTable, defaultCacheDir, measuringMethod, type TableBuild } from '../../../engine/hardware/buildLatencyTable';
 import { fingerprintKey } from '../../../engine/hardware/deviceFingerprint';
 import { layerKey, readLatencyTable } from '../../../engine/hardware/latencyTable';
 import { float32Tensor, GraphBuilder } from '../../../engine/onnx/graphBuilder';
@@ -122,6 +123,26 @@ describe('latency table cache', function () {
     assert.ok(jsonFiles(dir ?? '').includes(path.basename(built.cacheFile ?? '')));
   });
 
+  it('entries measured the older way (no measuring method recorded) are measured again and stored with it', async function () {
+    const olderDir = makeTempDir('haloc-latency-older-');
+    try {
+      const file = path.join(olderDir, path.basename(first.cacheFile ?? ''));
+      const older = JSON.parse(fs.readFileSync(first.cacheFile ?? '', 'utf8')) as { layers: Record<string, { method?: number }> };
+      assert.ok(Object.values(older.layers).every((e) => e.method === measuringMethod), 'entries record the measuring method');
+      for (const entry of Object.values(older.layers)) delete entry.method;
+      fs.writeFileSync(file, JSON.stringify(older));
+      const built = await build(twin, olderDir);
+      assert.equal(built.measuredLayers, 2);
+      const stored = readLatencyTable(file).layers;
+      const twinKeys = new Set(Object.values(built.layerKeys));
+      assert.ok([...twinKeys].every((key) => stored[key]?.method === measuringMethod));
+      assert.ok(Object.entries(stored).filter(([key]) => !twinKeys.has(key)).every(([, e]) => e.method === undefined), 'other models\' entries are left as they were');
+      assert.equal((await build(twin, olderDir)).measuredLayers, 0, 'and then come from the cache');
+    } finally {
+      removeDir(olderDir);
+    }
+  });
+
   for (const [what, content] of [
     ['truncated JSON', '{"format": "haloc-latency-table", "version": 1, "layers": {'],
     ['a table of an unknown version', JSON.stringify({ format: 'haloc-latency-table', version: 2, layers: {} })],
@@ -163,6 +184,20 @@ describe('latency table cache', function () {
       else process.env.HALOC_CACHE_DIR = saved;
       removeDir(defaultDir);
     }
+  });
+
+  it('every new layer shape is timed in each pass (two by default), the passes one after the other; cached shapes in none', async function () {
+    const messages: string[] = [];
+    const built = await buildLatencyTable(twin.model, twin.analysis, lightTableSettings(null), undefined, (message) => messages.push(message));
+    assert.equal(built.measuredLayers, 2, 'a shape timed twice is still one measured layer');
+    assert.deepEqual(messages, ['timing conv2 (pass 1 of 2)', 'timing fc (pass 1 of 2)', 'timing conv2 (pass 2 of 2)', 'timing fc (pass 2 of 2)']);
+    messages.length = 0;
+    await buildLatencyTable(twin.model, twin.analysis, lightTableSettings(null, { passes: 1 }), undefined, (message) => messages.push(message));
+    assert.deepEqual(messages, ['timing conv2', 'timing fc']);
+    messages.length = 0;
+    const cached = await buildLatencyTable(twin.model, twin.analysis, lightTableSettings(dir ?? null), undefined, (message) => messages.push(message));
+    assert.equal(cached.measuredLayers, 0);
+    assert.deepEqual(messages, []);
   });
 });
 

@@ -2,11 +2,12 @@
 // layers) loads and runs in onnxruntime-node with its own inputs fed and keeps no compressible layer;
 // checkLatency gives finite, positive predicted / measured times and a finite error, for the original
 // and for a compressed model. No bound on the error and no timing assertion (shared 2-core machine).
+// lowestOfRounds runs the timings in turn, round after round, and keeps each one's lowest.
 import * as assert from 'node:assert/strict';
 import type * as Ort from 'onnxruntime-node';
 import { analyzeModel } from '../../../engine/graph/analyzeModel';
 import { buildLatencyTable, type TableBuild } from '../../../engine/hardware/buildLatencyTable';
-import { checkLatency, type LatencyComparison } from '../../../engine/hardware/latencyCheck';
+import { checkLatency, lowestOfRounds, type LatencyComparison } from '../../../engine/hardware/latencyCheck';
 import { randomFeeds, type TimedInput } from '../../../engine/hardware/timeSession';
 import { untouchedPart } from '../../../engine/hardware/untouchedPart';
 import { float32Tensor, GraphBuilder } from '../../../engine/onnx/graphBuilder';
@@ -105,6 +106,7 @@ describe('checkLatency', function () {
     assert.equal(check.compressed, undefined);
     assert.ok(Number.isFinite(check.untouchedMs) && check.untouchedMs > 0, `untouchedMs ${check.untouchedMs}`);
     assert.equal(check.batch, 1);
+    assert.ok(Number.isFinite(check.cpuShare) && check.cpuShare > 0, `cpuShare ${check.cpuShare}`);
     // predicted = untouched part + every layer's original entry (twins counted twice).
     const layersMs = ['conv1', 'conv2', 'fc'].reduce((sum, name) => sum + (built.table.layers[built.layerKeys[name] ?? '']?.originalMs ?? NaN), 0);
     assert.ok(Math.abs(check.original.predictedMs - (check.untouchedMs + layersMs)) < 1e-9, 'predicted = untouched + the layers\' entries');
@@ -127,5 +129,25 @@ describe('checkLatency', function () {
     assert.equal(check.batch, 2);
     assertComparison(check.original, 'original, batch 2');
     assertComparison(check.compressed, 'compressed, batch 2');
+  });
+});
+
+describe('lowestOfRounds', function () {
+  it('runs every timing once a round, interleaved, and keeps each one\'s lowest result with its CPU share', async function () {
+    const calls: string[] = [];
+    const series = (name: string, values: [number, number][]) => async () => {
+      calls.push(name);
+      const [ms, cpuShare] = values.shift() ?? [NaN, NaN];
+      return { ms, cpuShare };
+    };
+    const lowest = await lowestOfRounds(3, [series('a', [[5, 1], [3, 0.4], [4, 1]]), series('b', [[2, 0.9], [9, 1], [7, 1]])]);
+    assert.deepEqual(lowest, [{ ms: 3, cpuShare: 0.4 }, { ms: 2, cpuShare: 0.9 }]);
+    assert.deepEqual(calls, ['a', 'b', 'a', 'b', 'a', 'b']);
+  });
+
+  it('at least one round; no timings gives no results', async function () {
+    let calls = 0;
+    assert.deepEqual(await lowestOfRounds(0, [async () => ({ ms: ++calls, cpuShare: 1 })]), [{ ms: 1, cpuShare: 1 }]);
+    assert.deepEqual(await lowestOfRounds(2, []), []);
   });
 });

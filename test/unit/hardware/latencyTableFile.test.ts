@@ -1,12 +1,13 @@
 // The latency table file: versioned JSON, validated on read. A round trip keeps every field; a bad
 // file (other version, other format, missing fields, negative times, not JSON) is a one-line
 // HalocError 'BAD_ARGUMENT' naming the file; `haloc profile --target` writes a valid table and an
-// unknown target is a usage error (exit 2). Also latencyAtRank, the look-up between measured ranks.
+// unknown target is a usage error (exit 2). Also latencyAtRank, the look-up between measured ranks,
+// and fasterEntry, which keeps the lower of two timings of an entry figure by figure.
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { localFingerprint } from '../../../engine/hardware/deviceFingerprint';
-import { latencyAtRank, readLatencyTable, writeLatencyTable, type LatencyTable, type LayerLatency } from '../../../engine/hardware/latencyTable';
+import { fasterEntry, latencyAtRank, readLatencyTable, writeLatencyTable, type LatencyTable, type LayerLatency } from '../../../engine/hardware/latencyTable';
 import { writeOnnxFile } from '../../../engine/onnx/writeOnnx';
 import { expectHalocError, makeTempDir, removeDir, runHaloc } from '../testSupport';
 import { syntheticTable, twinConvModel } from './hardwareSupport';
@@ -136,6 +137,26 @@ describe('latencyAtRank', function () {
 
   it('an entry without ranks gives the original time', function () {
     assert.equal(latencyAtRank({ ...entry, ranks: [] }, 4), entry.originalMs);
+  });
+});
+
+describe('fasterEntry', function () {
+  const second: LayerLatency = { ...entry, originalMs: 1.2, ranks: [{ rank: 8, ms: 0.7 }, { rank: 16, ms: 0.6 }, { rank: 24, ms: 1.4 }] };
+
+  it('keeps the lower time of each figure on its own: original and every rank', function () {
+    const faster = fasterEntry(entry, second);
+    assert.equal(faster.originalMs, 1.2);
+    assert.deepEqual(faster.ranks, [{ rank: 8, ms: 0.5 }, { rank: 16, ms: 0.6 }, { rank: 24, ms: 1.4 }]);
+    assert.deepEqual(fasterEntry(second, entry), faster, 'the order of the two timings does not matter');
+    assert.equal(faster.op, 'Conv');
+    assert.equal(faster.granularity, 8);
+  });
+
+  it('a rank the other timing lacks keeps its own time; the inputs are left as they were', function () {
+    const partial: LayerLatency = { ...entry, originalMs: 2, ranks: [{ rank: 16, ms: 0.1 }] };
+    assert.deepEqual(fasterEntry(entry, partial).ranks, [{ rank: 8, ms: 0.5 }, { rank: 16, ms: 0.1 }, { rank: 24, ms: 1.4 }]);
+    assert.equal(fasterEntry(entry, partial).originalMs, 1.5);
+    assert.deepEqual(entry.ranks, [{ rank: 8, ms: 0.5 }, { rank: 16, ms: 0.9 }, { rank: 24, ms: 1.4 }]);
   });
 });
 
