@@ -2,6 +2,7 @@
 // the dataset they describe.
 import type { ParseArgsConfig } from 'node:util';
 import { loadDataset, type LoadedDataset } from '../data/loadDataset';
+import type { Preprocessing } from '../data/preprocessing';
 import { preprocessingFromFlags } from '../data/preprocessingArgs';
 import { UsageError, type CliInvocation } from './cliArgs';
 
@@ -40,11 +41,16 @@ export function numberOption(values: CliInvocation['values'], name: string, fall
   return n;
 }
 
-/** Loads the dataset at `source` with the preprocessing flags of `values`, reporting decoding progress. */
-export function loadDataFromFlags(source: string, values: CliInvocation['values'], progress?: (line: string) => void): LoadedDataset {
-  const preprocessing = preprocessingFromFlags({
+/** The preprocessing settings the flags of `values` give. */
+export function preprocessingOf(values: CliInvocation['values']): Preprocessing {
+  return preprocessingFromFlags({
     size: text(values.size), resize: text(values.resize), scale: text(values.scale), mean: text(values.mean), std: text(values.std), layout: text(values.layout), channelOrder: text(values['channel-order']),
   });
+}
+
+/** Loads the dataset at `source` with the preprocessing flags of `values`, reporting decoding progress. */
+export function loadDataFromFlags(source: string, values: CliInvocation['values'], progress?: (line: string) => void): LoadedDataset {
+  const preprocessing = preprocessingOf(values);
   const limit = positiveInteger(values, 'limit');
   let last = 0;
   return loadDataset(source, preprocessing, {

@@ -14,7 +14,7 @@ import { encodeTrained, writeTrainedModel } from '../train/exportTrained';
 import type { OptimizerSettings } from '../train/optimizer';
 import { trainModel } from '../train/trainer';
 import { UsageError, type CliCommand, type CliInvocation } from './cliArgs';
-import { loadDataFromFlags, numberOption, positiveInteger, preprocessingOptions, preprocessingUsage } from './dataArgs';
+import { loadDataFromFlags, numberOption, positiveInteger, preprocessingOf, preprocessingOptions, preprocessingUsage } from './dataArgs';
 
 /** The finetune command. */
 export const finetuneCommand: CliCommand = {
@@ -52,6 +52,7 @@ export const finetuneCommand: CliCommand = {
     };
     const model = readOnnxModel(file);
     const teacherPath = typeof values.teacher === 'string' ? values.teacher : undefined;
+    const preprocessing = preprocessingOf(values);
     const { dataset } = loadDataFromFlags(values.data, values, log);
     const seed = positiveInteger(values, 'seed') ?? 0;
     const { train, heldOut, heldOutName } = heldOutSplit(dataset, values, seed, log);
@@ -81,7 +82,7 @@ export const finetuneCommand: CliCommand = {
       batchSize,
       optimizer,
       seed,
-      ...(values['no-augment'] === true ? {} : { augment: { padding: Math.round(dataset.height / 8), flip: true, fill: blackFill(meanOf(values), stdOf(values)) } }),
+      ...(values['no-augment'] === true ? {} : { augment: { padding: Math.round(dataset.height / 8), flip: true, fill: blackFill(preprocessing.mean ?? [0], preprocessing.std ?? [1]) } }),
       ...(teacherPath ? { teacher: { model: teacherPath, temperature: numberOption(values, 'temperature', 4, 0.01), weight: distillWeight } } : {}),
       backend: parseBackendChoice(typeof values.backend === 'string' ? values.backend : 'auto'),
       checkpoint: { path: checkpoint, everySteps: 100 },
@@ -144,9 +145,6 @@ function optimizerFrom(values: CliInvocation['values']): OptimizerSettings {
   throw new UsageError(`--optimizer must be sgd or adamw, not '${String(kind)}'`);
 }
 
-const listOrZero = (value: unknown): number[] => (typeof value === 'string' ? value.split(',').map(Number) : [0]);
-const meanOf = (values: CliInvocation['values']): number[] => listOrZero(values.mean);
-const stdOf = (values: CliInvocation['values']): number[] => (typeof values.std === 'string' ? values.std.split(',').map(Number) : [1]);
 
 function defaultOutput(file: string): string {
   const parsed = path.parse(file);
