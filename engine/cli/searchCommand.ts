@@ -17,14 +17,15 @@ import { writeOnnxFile } from '../onnx/writeOnnx';
 import { fastSearch, type FastSearchOutcome, type NamedSet, type SearchProgress } from '../search/fastSearch';
 import { resolveSearchLatency, searchTargets } from '../search/searchLatency';
 import { pointPlan, type FastSearchResult, type SearchPoint } from '../search/searchResult';
+import { halocOptions, rejectOtherModeOptions, runHaloc } from './halocSearchCommand';
 import { parseBatch, UsageError, type CliCommand, type CliInvocation } from './cliArgs';
 import { loadDataFromFlags, numberOption, positiveInteger, preprocessingOptions, preprocessingUsage } from './dataArgs';
 
 /** The search command. */
 export const searchCommand: CliCommand = {
   name: 'search',
-  usage: `haloc search <model.onnx> --data <folder|tar|npy|npz> [--eval-data <folder|tar>] ${preprocessingUsage} --mode fast [--target ${searchTargets.join('|')}|<table.json>] [--budget <latency fraction>] [--batch N] [--calibration 256] [--probe-images 64] [--points 10] [--seed 0] [--granularity G] [--threads T] [--no-cache] [-o result.json] [--json] [--plan-out plan.json|--onnx-out model.onnx --point <i>|budget]`,
-  summary: 'rank search: --mode fast measures per-layer errors on calibration data and allocates ranks against the target latency table, giving a Pareto front measured on held-out data (before fine-tuning)',
+  usage: `haloc search <model.onnx> --data <folder|tar|npy|npz> [--eval-data <folder|tar>] ${preprocessingUsage} --mode fast [--target ${searchTargets.join('|')}|<table.json>] [--budget <latency fraction>] [--batch N] [--calibration 256] [--probe-images 64] [--points 10] [--seed 0] [--granularity G] [--threads T] [--no-cache] [-o result.json] [--json] [--plan-out plan.json|--onnx-out model.onnx --point <i>|budget]\n       haloc search <model.onnx> --data <train folder|tar> [--eval-data <test folder|tar>] ${preprocessingUsage} --mode haloc [--target ...] [--budget 0.5[,0.7,...]] [--cost latency|macs] [--epochs 0.25] [--finetune-epochs 8] [--branches 4] [--cost-weight 2] [--arch-every 2] [--arch-lr 0.05] [--batch-size 64] [--baselines uniform,energy,flops] [--work-dir dir] [--resume] [-o result.json] [--json]`,
+  summary: 'rank search: --mode haloc runs the HALOC supernet search, fine-tunes and measures one model per budget (see --mode haloc options below); --mode fast measures per-layer errors on calibration data and allocates ranks against the target latency table, giving a Pareto front measured on held-out data (before fine-tuning)',
   options: {
     data: { type: 'string' },
     'eval-data': { type: 'string' },
@@ -44,6 +45,7 @@ export const searchCommand: CliCommand = {
     'plan-out': { type: 'string' },
     'onnx-out': { type: 'string' },
     point: { type: 'string' },
+    ...halocOptions,
     ...preprocessingOptions,
   },
   async run(invocation) {
@@ -52,8 +54,9 @@ export const searchCommand: CliCommand = {
     if (!file || positionals.length > 1) throw new UsageError('search takes exactly one model file');
     if (typeof values.data !== 'string') throw new UsageError('search needs --data <folder|tar|npy|npz> (calibration images, and held-out test images unless --eval-data is given)');
     const mode = values.mode ?? 'fast';
-    if (mode === 'haloc') throw new HalocError('UNSUPPORTED', '--mode haloc (the supernet search) is not available in this build; use --mode fast');
+    if (mode === 'haloc') return runHaloc(invocation);
     if (mode !== 'fast') throw new UsageError(`--mode must be fast or haloc, not '${String(mode)}'`);
+    rejectOtherModeOptions(values, Object.keys(halocOptions), 'fast');
     const writesPoint = typeof values['plan-out'] === 'string' || typeof values['onnx-out'] === 'string';
     if (values.point !== undefined && !writesPoint) throw new UsageError('--point needs --plan-out or --onnx-out');
     if (writesPoint && values.point === undefined && values.budget === undefined) throw new UsageError('--plan-out / --onnx-out need --point <i> (or --budget, to write the budget\'s point)');

@@ -56,6 +56,10 @@ export interface SupernetSearchSettings {
   /** Distillation temperature; the teacher is the original model (labels add 1 - weight of cross-entropy). */
   readonly temperature?: number;
   readonly distillWeight?: number;
+  /** An alpha step after every `archEvery`-th weight step (default 1: strict alternation). */
+  readonly archEvery?: number;
+  /** Per-channel value of the pixels that random-crop padding adds (default 0; blackFill gives black). */
+  readonly augmentFill?: readonly number[];
   readonly cancel?: CancelSignal;
   readonly onProgress?: (progress: SupernetProgress) => void;
 }
@@ -77,6 +81,8 @@ export interface SupernetResult {
   readonly ranks: Map<string, number>;
   readonly factors: Map<string, LayerFactors>;
   readonly alpha: Map<string, Float32Array>;
+  /** The trained values of every other parameter and running statistic, by initializer name (the same names in the compressed model). */
+  readonly weights: Map<string, Float32Array>;
   /** Each layer's branch ranks (alpha's index order). */
   readonly branchRanks: Map<string, readonly number[]>;
   /** The cost of the chosen ranks (untouched part included). */
@@ -99,6 +105,11 @@ function costAt(layer: SearchLayer, rank: number, cost: SearchCost): number {
   return shape ? lowRankMacs(shape, rank) : (layer.layer.macs ?? 0);
 }
 
+/** The cost of `layer` as it is. */
+function originalCostOf(layer: SearchLayer, cost: SearchCost): number {
+  return cost === 'latency' ? layer.entry.originalMs : (layer.layer.macs ?? 0);
+}
+
 /** Runs the search. */
 export async function supernetSearch(settings: SupernetSearchSettings): Promise<SupernetResult> {
   const cancel = settings.cancel ?? neverCancelled;
@@ -109,13 +120,17 @@ export async function supernetSearch(settings: SupernetSearchSettings): Promise<
   const distillWeight = settings.data.labels ? (settings.distillWeight ?? 0.9) : 1;
   const { model, layers, data } = settings;
   if (layers.length === 0) throw new HalocError('BAD_ARGUMENT', 'the search has no compressible layer to work on');
-  const ranksOf = layers.map((l) => branchRanks(l.candidates, settings.branches ?? 4));
+  // branches among the ranks that cost less than the layer itself (higher ones are never worth choosing)
+  const ranksOf = layers.map((l) => {
+    const cheaper = l.candidates.filter((r) => costAt(l, r, cost) < originalCostOf(l, cost));
+    return branchRanks(cheaper.length > 0 ? cheaper : l.candidates.slice(0, 1), settings.branches ?? 4);
+  });
   const branchFactors = await Promise.all(layers.map((l, i) => Promise.all(ranksOf[i]!.map((r) => factorsAtRank(l.basis, r)))));
   const built = supernetModel(model, layers.map((l, i) => ({ layer: l.layer, branches: branchFactors[i]! })));
   const supernet = decodeOnnxModel(encodeOnnx(built.proto), model.filePath);
   const tensors: readonly SupernetLayerTensors[] = built.layers;
   const costs = layers.map((l, i) => ranksOf[i]!.map((r) => costAt(l, r, cost)));
-  const original = settings.untouchedCost + layers.reduce((s, l) => s + (cost === 'latency' ? l.entry.originalMs : (l.layer.macs ?? 0)), 0);
+  const original = settings.untouchedCost + layers.reduce((s, l) => s + originalCostOf(l, cost), 0);
 
   // the reference convs of the searched layers stay frozen; everything else trains
   const references = new Set(layers.map((l) => model.graph.node?.[l.layer.nodeIndex]?.input?.[1] ?? ''));
@@ -154,7 +169,7 @@ export async function supernetSearch(settings: SupernetSearchSettings): Promise<
       const { hard: h, soft } = await targetsOf(batch);
       return on.step({ images: batch.images, hardTargets: h, softTargets: soft, distillWeight, temperature, params, running });
     };
-    const weightBatches = (epoch: number) => batches(data, { batchSize, indices: settings.weightIndices, seed: settings.seed ?? 0, epoch, dropLast: true, augment: { padding: Math.round(data.height / 8), flip: true }, cancel });
+    const weightBatches = (epoch: number) => batches(data, { batchSize, indices: settings.weightIndices, seed: settings.seed ?? 0, epoch, dropLast: true, augment: { padding: Math.round(data.height / 8), flip: true, ...(settings.augmentFill ? { fill: settings.augmentFill } : {}) }, cancel });
     let archEpoch = 0;
     let archIterator = batches(data, { batchSize, indices: settings.archIndices, seed: (settings.seed ?? 0) + 1, epoch: archEpoch, dropLast: true, cancel });
     const nextArchBatch = (): Batch => {
@@ -166,6 +181,9 @@ export async function supernetSearch(settings: SupernetSearchSettings): Promise<
       }
       return next.value;
     };
+    const archEvery = Math.max(1, Math.round(settings.archEvery ?? 1));
+    let lastExpected = original;
+    let images = 0;
     const started = performance.now();
     let step = 0;
     for (let epoch = 0; step < totalSteps; epoch++) {
@@ -180,6 +198,14 @@ export async function supernetSearch(settings: SupernetSearchSettings): Promise<
         clipGradients(weightGrads, 5);
         weightOptimizer.step(params, weightGrads, learningRateAt(schedule, step));
         for (const [name, values] of w.running) running.set(name, Float32Array.from(values));
+        step++;
+        images += batchSize;
+        const featureLoss = [...w.auxiliary.values()].reduce((s, v) => s + v, 0) / Math.max(1, w.auxiliary.size);
+        const loss = (1 - distillWeight) * w.crossEntropy + distillWeight * w.distillCrossEntropy;
+        if (step % archEvery !== 0 && step !== totalSteps) {
+          settings.onProgress?.({ step, totalSteps, loss, featureLoss, expectedCost: lastExpected, tau, imagesPerSecond: images / ((performance.now() - started) / 1000) });
+          continue;
+        }
         // alpha, on the architecture split: task loss through the mixing weights + the cost term
         sample(tau);
         const a = await stepOn(archBackend, nextArchBatch());
@@ -195,11 +221,12 @@ export async function supernetSearch(settings: SupernetSearchSettings): Promise<
           return [t.mixing, Float32Array.from(g, (v, k) => v + penaltyScale * costGradients[i]![k]!)];
         }));
         archOptimizer.step(alpha, archGrads, settings.archLearningRate ?? 3e-3);
-        step++;
-        const featureLoss = [...w.auxiliary.values()].reduce((s, v) => s + v, 0) / Math.max(1, w.auxiliary.size);
-        settings.onProgress?.({ step, totalSteps, loss: (1 - distillWeight) * w.crossEntropy + distillWeight * w.distillCrossEntropy, featureLoss, expectedCost: expected, tau, imagesPerSecond: (2 * step * batchSize) / ((performance.now() - started) / 1000) });
+        lastExpected = expected;
+        images += batchSize;
+        settings.onProgress?.({ step, totalSteps, loss, featureLoss, expectedCost: expected, tau, imagesPerSecond: images / ((performance.now() - started) / 1000) });
       }
     }
+    const branchNames = new Set(tensors.flatMap((t) => t.branchWeights.flat()));
     const ranks = new Map<string, number>();
     const factors = new Map<string, LayerFactors>();
     let chosenCost = settings.untouchedCost;
@@ -213,7 +240,8 @@ export async function supernetSearch(settings: SupernetSearchSettings): Promise<
     return {
       ranks, factors, branchRanks: new Map(layers.map((l, i) => [l.layer.name, ranksOf[i]!])), cost: chosenCost, steps: step, seconds,
       alpha: new Map(layers.map((l, i) => [l.layer.name, alpha.get(tensors[i]!.mixing)!])),
-      imagesPerSecond: (2 * step * batchSize) / seconds,
+      weights: new Map([...[...params].filter(([n]) => !branchNames.has(n) && !mixing.has(n)), ...running]),
+      imagesPerSecond: images / seconds,
     };
   } finally {
     await backend.dispose();

@@ -74,13 +74,13 @@ describe('search: haloc search --mode fast', function () {
     for (const point of [...result.front, ...result.baselines]) assert.equal(point.accuracyDelta.kind, 'estimated');
   });
 
-  it('answers wrong usage with exit code 2 and an unavailable mode with 1', async () => {
+  it('answers wrong usage with exit code 2 and too little data with 1', async () => {
     assert.equal((await runHaloc(['search', modelPath, '--mode', 'fast'])).code, 2, 'no --data');
     assert.equal((await runHaloc([...common(), '--point', '0'])).code, 2, '--point without --plan-out');
     assert.equal((await runHaloc(common('slow'))).code, 2, 'unknown mode');
-    const haloc = await runHaloc(common('haloc'));
-    assert.equal(haloc.code, 1);
-    assert.match(haloc.stderr, /--mode fast/);
+    assert.equal((await runHaloc([...common('haloc'), '--cost', 'flops'])).code, 2, 'unknown cost');
+    assert.equal((await runHaloc([...common('haloc'), '--budget', '1.5'])).code, 2, 'budget above 1');
+    assert.equal((await runHaloc([...common('haloc'), '--baselines', 'uniform,random'])).code, 2, 'unknown baseline');
     const tooFew = await runHaloc(common('fast', '500'));
     assert.equal(tooFew.code, 1);
     assert.match(tooFew.stderr, /--eval-data/);
