@@ -68,12 +68,16 @@ export function rewriteModel(model: OnnxModel, rewrites: readonly LayerRewrite[]
 export interface SupernetRewrite {
   readonly layer: LayerAnalysis;
   readonly branches: readonly LayerFactors[];
+  /** Also mix in the original layer as it is (the last mixing weight): "keep" as a candidate. */
+  readonly keep?: boolean;
 }
 
 /** The tensors of one supernet layer. */
 export interface SupernetLayerTensors {
-  /** Initializer [K]: the mixing weight of each branch (1/K to start; fed by the search). */
+  /** Initializer [K] (K + 1 with keep): the mixing weight of each branch, keep last (uniform to start; fed by the search). */
   readonly mixing: string;
+  /** The index of the original layer's weight in mixing, or null without keep. */
+  readonly keepIndex: number | null;
   /** Scalar: the mean over branches of the mean squared difference between branch and original output. */
   readonly featureLoss: string;
   /** Per branch, the initializers of its factors in the order the rewrite creates them. */
@@ -83,7 +87,7 @@ export interface SupernetLayerTensors {
 /**
  * A HALOC supernet: every listed layer keeps its original node (output renamed, the reference of the
  * feature-map-approaching term) beside one low-rank branch per candidate; the layer's output is
- * sum_k mixing[k] * branch_k. Everything else is as in the input model.
+ * sum_k mixing[k] * branch_k (+ mixing[K] * original with keep). Everything else is as in the input model.
  */
 export function supernetModel(model: OnnxModel, rewrites: readonly SupernetRewrite[]): { proto: onnx.IModelProto; layers: SupernetLayerTensors[] } {
   const graph = model.graph;
@@ -104,13 +108,14 @@ export function supernetModel(model: OnnxModel, rewrites: readonly SupernetRewri
   (graph.node ?? []).forEach((original, index) => {
     const at = byNode.get(index);
     if (at === undefined) return void nodes.push(original);
-    const { layer, branches } = rewrites[at]!;
+    const { layer, branches, keep = false } = rewrites[at]!;
+    const weights = branches.length + (keep ? 1 : 0);
     const y = original.output?.[0] ?? '';
     const base = original.name || y;
     const reference = names.take(`${y}.original`);
     nodes.push({ ...original, output: [reference] });
     const mixing = names.take(`${base}.mixing`);
-    initializers.push(float32Tensor(mixing, [branches.length], new Float32Array(branches.length).fill(1 / branches.length)));
+    initializers.push(float32Tensor(mixing, [weights], new Float32Array(weights).fill(1 / weights)));
     const terms: string[] = [];
     const errors: string[] = [];
     const branchWeights: string[][] = [];
@@ -133,6 +138,13 @@ export function supernetModel(model: OnnxModel, rewrites: readonly SupernetRewri
       node('ReduceMean', [squared], error, [makeAttribute('keepdims', 0)]);
       errors.push(error);
     });
+    if (keep) {
+      const weight = names.take(`${base}.mixing_keep`);
+      node('Slice', [mixing, int64(`${base}.start_keep`, [branches.length]), int64(`${base}.end_keep`, [weights])], weight);
+      const term = names.take(`${y}.mixed_keep`);
+      node('Mul', [reference, weight], term);
+      terms.push(term);
+    }
     let sum = terms[0]!;
     for (let k = 1; k < terms.length; k++) {
       const next = k === terms.length - 1 ? y : names.take(`${y}.sum${k}`);
@@ -150,7 +162,7 @@ export function supernetModel(model: OnnxModel, rewrites: readonly SupernetRewri
     const scale = names.take(`${base}.branch_share`);
     initializers.push(float32Tensor(scale, [], Float32Array.of(1 / branches.length)));
     node('Mul', [total, scale], featureLoss);
-    layers[at] = { mixing, featureLoss, branchWeights };
+    layers[at] = { mixing, keepIndex: keep ? branches.length : null, featureLoss, branchWeights };
   });
   return { proto: { ...model.proto, graph: { ...graph, node: nodes, initializer: [...(graph.initializer ?? []), ...initializers] } }, layers };
 }

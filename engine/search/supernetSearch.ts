@@ -3,8 +3,9 @@
 // Gumbel-softmax weights of architecture parameters alpha; the weights are trained (distillation from
 // the original plus mu times the feature-map-approaching term) on one split and alpha (task loss plus
 // lambda times the expected cost from the latency table, or MACs for the FLOPs baseline) on another,
-// alternating step by step while tau anneals from 5 to 0.1. Final ranks: argmax alpha, with the
-// trained factors of the chosen branches. Runs on the onnxruntime training graphs.
+// alternating step by step while tau anneals from 5 to 0.1. Final ranks: argmax alpha (projected onto
+// the budget when it exceeds it), with the trained factors of the chosen branches. Each layer's
+// options are its worthwhile ranks and the layer as it is. Runs on the onnxruntime training graphs.
 import { neverCancelled, type CancelSignal } from '../cancellation';
 import { batches, type Batch } from '../data/batches';
 import type { ImageDataset } from '../data/imageSet';
@@ -12,6 +13,7 @@ import { HalocError } from '../errors';
 import { openClassifier } from '../evaluate/classifier';
 import { factorsAtRank } from '../factorize/layerBasis';
 import type { LayerFactors } from '../factorize/layerFactors';
+import type { LayerRank } from '../factorize/rankPlan';
 import { factorsFromBranch, supernetModel, type SupernetLayerTensors } from '../factorize/rewriteModel';
 import { lowRankMacs } from '../graph/lowRankCost';
 import { latencyAtRank } from '../hardware/latencyTable';
@@ -24,7 +26,8 @@ import { learningRateAt } from '../train/schedule';
 import { trainableInitializers } from '../train/stepGraph';
 import { oneHot, softmaxRows } from '../train/targets';
 import { clipGradients } from '../train/trainer';
-import { annealedTemperature, argmax, expectedCost, gumbelSoftmax, gumbelSoftmaxBackward } from './architecture';
+import { annealedTemperature, expectedCost, gumbelSoftmax, gumbelSoftmaxBackward, softmax } from './architecture';
+import { lagrangianFront, pointWithinBudget } from './lagrangian';
 import type { SearchLayer } from './searchLayers';
 
 /** What the search minimises besides the task loss. */
@@ -41,8 +44,10 @@ export interface SupernetSearchSettings {
   /** Images for the weight steps and, separately, for the alpha steps. */
   readonly weightIndices: Int32Array;
   readonly archIndices: Int32Array;
-  /** Branches per layer (ranks spread over the layer's candidates; default 4). */
+  /** Low-rank branches per layer (ranks spread over the layer's worthwhile candidates; default 4). */
   readonly branches?: number;
+  /** The layer as it is is one more option (default true). */
+  readonly keep?: boolean;
   /** Cost target: the penalty lambda * max(0, expected / budget - 1) (budget), or lambda * expected / original without one. */
   readonly budget?: number;
   readonly costWeight: number;
@@ -78,13 +83,17 @@ export interface SupernetProgress {
 
 /** The outcome: the chosen rank and trained factors of every layer, and alpha. */
 export interface SupernetResult {
-  readonly ranks: Map<string, number>;
+  /** Every layer of the settings: its chosen rank, or 'keep'. */
+  readonly ranks: Map<string, LayerRank>;
+  /** The trained factors of the layers with a rank. */
   readonly factors: Map<string, LayerFactors>;
   readonly alpha: Map<string, Float32Array>;
   /** The trained values of every other parameter and running statistic, by initializer name (the same names in the compressed model). */
   readonly weights: Map<string, Float32Array>;
-  /** Each layer's branch ranks (alpha's index order). */
-  readonly branchRanks: Map<string, readonly number[]>;
+  /** Each searched layer's options (alpha's index order; 'keep' last). Layers without a worthwhile rank are not searched. */
+  readonly options: Map<string, readonly LayerRank[]>;
+  /** True when argmax alpha exceeded the budget and the final ranks are its most probable setting within it. */
+  readonly projected: boolean;
   /** The cost of the chosen ranks (untouched part included). */
   readonly cost: number;
   readonly steps: number;
@@ -96,6 +105,22 @@ export interface SupernetResult {
 export function branchRanks(candidates: readonly number[], count: number): number[] {
   if (candidates.length <= count) return [...candidates];
   return [...new Set(Array.from({ length: count }, (_, i) => candidates[Math.round((i * (candidates.length - 1)) / (count - 1))]!))];
+}
+
+/** The ranks worth a branch: cheaper than the layer itself and than every larger rank (the start of each latency step). */
+export function worthwhileRanks(candidates: readonly number[], costOf: (rank: number) => number, originalCost: number): number[] {
+  const ascending = [...candidates].sort((a, b) => a - b);
+  const worthwhile: number[] = [];
+  let cheapestAbove = originalCost;
+  for (let i = ascending.length - 1; i >= 0; i--) {
+    const rank = ascending[i]!;
+    const c = costOf(rank);
+    if (c < cheapestAbove) {
+      worthwhile.push(rank);
+      cheapestAbove = c;
+    }
+  }
+  return worthwhile.reverse();
 }
 
 /** The cost of `layer` at `rank` in the search's unit. */
@@ -118,19 +143,24 @@ export async function supernetSearch(settings: SupernetSearchSettings): Promise<
   const mu = settings.featureWeight ?? 1;
   const temperature = settings.temperature ?? 4;
   const distillWeight = settings.data.labels ? (settings.distillWeight ?? 0.9) : 1;
-  const { model, layers, data } = settings;
-  if (layers.length === 0) throw new HalocError('BAD_ARGUMENT', 'the search has no compressible layer to work on');
-  // branches among the ranks that cost less than the layer itself (higher ones are never worth choosing)
-  const ranksOf = layers.map((l) => {
-    const cheaper = l.candidates.filter((r) => costAt(l, r, cost) < originalCostOf(l, cost));
-    return branchRanks(cheaper.length > 0 ? cheaper : l.candidates.slice(0, 1), settings.branches ?? 4);
-  });
+  const { model, data } = settings;
+  if (settings.layers.length === 0) throw new HalocError('BAD_ARGUMENT', 'the search has no compressible layer to work on');
+  const keep = settings.keep ?? true;
+  // each layer's options: the worthwhile ranks (cheaper than the layer, and than every larger rank),
+  // spread over `branches`, and the layer as it is; a layer without a worthwhile rank stays as it is
+  const worthwhile = settings.layers.map((l) => worthwhileRanks(l.candidates, (r) => costAt(l, r, cost), originalCostOf(l, cost)));
+  const layers = settings.layers.filter((_, i) => worthwhile[i]!.length > 0);
+  const kept = settings.layers.filter((_, i) => worthwhile[i]!.length === 0);
+  if (layers.length === 0) throw new HalocError('BAD_ARGUMENT', `no layer has a rank that costs less than the layer itself (${cost === 'latency' ? 'by the latency table' : 'in MACs'}): nothing to search`);
+  const ranksOf: readonly (readonly number[])[] = settings.layers.map((_, i) => branchRanks(worthwhile[i]!, settings.branches ?? 4)).filter((r) => r.length > 0);
+  const optionsOf: readonly (readonly LayerRank[])[] = ranksOf.map((ranks) => (keep ? [...ranks, 'keep'] : ranks));
   const branchFactors = await Promise.all(layers.map((l, i) => Promise.all(ranksOf[i]!.map((r) => factorsAtRank(l.basis, r)))));
-  const built = supernetModel(model, layers.map((l, i) => ({ layer: l.layer, branches: branchFactors[i]! })));
+  const built = supernetModel(model, layers.map((l, i) => ({ layer: l.layer, branches: branchFactors[i]!, keep })));
   const supernet = decodeOnnxModel(encodeOnnx(built.proto), model.filePath);
   const tensors: readonly SupernetLayerTensors[] = built.layers;
-  const costs = layers.map((l, i) => ranksOf[i]!.map((r) => costAt(l, r, cost)));
-  const original = settings.untouchedCost + layers.reduce((s, l) => s + originalCostOf(l, cost), 0);
+  const costs = layers.map((l, i) => optionsOf[i]!.map((r) => (r === 'keep' ? originalCostOf(l, cost) : costAt(l, r, cost))));
+  const untouchedCost = settings.untouchedCost + kept.reduce((s, l) => s + originalCostOf(l, cost), 0);
+  const original = untouchedCost + layers.reduce((s, l) => s + originalCostOf(l, cost), 0);
 
   // the reference convs of the searched layers stay frozen; everything else trains
   const references = new Set(layers.map((l) => model.graph.node?.[l.layer.nodeIndex]?.input?.[1] ?? ''));
@@ -147,7 +177,7 @@ export async function supernetSearch(settings: SupernetSearchSettings): Promise<
     const weightNames = backend.parameters.filter((n) => !mixing.has(n));
     const rankOf = (name: string): number => supernet.constants.get(name)!.dims.length;
     const weightOptimizer = new Optimizer({ kind: 'adamw', learningRate: settings.weightLearningRate ?? 1e-3, beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0.01 }, new Map(weightNames.map((n) => [n, rankOf(n)])));
-    const alpha = new Map(tensors.map((t, i) => [t.mixing, new Float32Array(ranksOf[i]!.length)]));
+    const alpha = new Map(tensors.map((t, i) => [t.mixing, new Float32Array(optionsOf[i]!.length)]));
     const archOptimizer = new Optimizer({ kind: 'adamw', learningRate: settings.archLearningRate ?? 3e-3, beta1: 0.5, beta2: 0.999, epsilon: 1e-8, weightDecay: 0 }, new Map());
     const stepsPerEpoch = Math.floor(settings.weightIndices.length / batchSize);
     const totalSteps = Math.max(1, Math.round(settings.epochs * stepsPerEpoch));
@@ -209,7 +239,7 @@ export async function supernetSearch(settings: SupernetSearchSettings): Promise<
         // alpha, on the architecture split: task loss through the mixing weights + the cost term
         sample(tau);
         const a = await stepOn(archBackend, nextArchBatch());
-        let expected = settings.untouchedCost;
+        let expected = untouchedCost;
         const costGradients = tensors.map((t, i) => {
           const e = expectedCost(alpha.get(t.mixing)!, costs[i]!);
           expected += e.value;
@@ -227,18 +257,26 @@ export async function supernetSearch(settings: SupernetSearchSettings): Promise<
       }
     }
     const branchNames = new Set(tensors.flatMap((t) => t.branchWeights.flat()));
-    const ranks = new Map<string, number>();
-    const factors = new Map<string, LayerFactors>();
-    let chosenCost = settings.untouchedCost;
-    layers.forEach((l, i) => {
-      const k = argmax(alpha.get(tensors[i]!.mixing)!);
-      ranks.set(l.layer.name, ranksOf[i]![k]!);
-      factors.set(l.layer.name, factorsFromBranch(l.layer, branchFactors[i]![k]!, tensors[i]!.branchWeights[k]!.map((n) => params.get(n) ?? supernet.constants.get(n)!.toFloat32())));
-      chosenCost += costs[i]![k]!;
+    // final ranks: argmax alpha per layer; when that exceeds the budget, the most probable setting
+    // under softmax(alpha) within it (sum of log-probabilities against cost, fastSearch's allocator)
+    const allocatorLayers = layers.map((l, i) => {
+      const p = softmax(alpha.get(tensors[i]!.mixing)!);
+      return { name: l.layer.name, options: optionsOf[i]!.map((rank, k) => ({ rank, cost: costs[i]![k]!, error: -Math.log(Math.max(p[k]!, 1e-30)) })) };
     });
+    const front = lagrangianFront(allocatorLayers);
+    const chosen = settings.budget === undefined ? front[0]! : (pointWithinBudget(front, settings.budget - untouchedCost) ?? front.at(-1)!);
+    const ranks = new Map<string, LayerRank>(kept.map((l) => [l.layer.name, 'keep']));
+    const factors = new Map<string, LayerFactors>();
+    layers.forEach((l, i) => {
+      const k = chosen.choice[i]!;
+      const rank = optionsOf[i]![k]!;
+      ranks.set(l.layer.name, rank);
+      if (rank !== 'keep') factors.set(l.layer.name, factorsFromBranch(l.layer, branchFactors[i]![k]!, tensors[i]!.branchWeights[k]!.map((n) => params.get(n) ?? supernet.constants.get(n)!.toFloat32())));
+    });
+    const chosenCost = untouchedCost + chosen.cost;
     const seconds = (performance.now() - started) / 1000;
     return {
-      ranks, factors, branchRanks: new Map(layers.map((l, i) => [l.layer.name, ranksOf[i]!])), cost: chosenCost, steps: step, seconds,
+      projected: chosen !== front[0], ranks, factors, options: new Map(layers.map((l, i) => [l.layer.name, optionsOf[i]!])), cost: chosenCost, steps: step, seconds,
       alpha: new Map(layers.map((l, i) => [l.layer.name, alpha.get(tensors[i]!.mixing)!])),
       weights: new Map([...[...params].filter(([n]) => !branchNames.has(n) && !mixing.has(n)), ...running]),
       imagesPerSecond: images / seconds,

@@ -83,6 +83,22 @@ describe('factorize: the HALOC supernet', function () {
     assert.ok(zero![0]! < 1e-10, `full rank: ${zero![0]}`);
   });
 
+  it('with keep: the last mixing weight selects the original layer, which adds nothing to the feature-map term', async () => {
+    const model = smallNet();
+    const layer = (await analyzeModel(model, { batch: 2 })).layers.find((l) => l.name === 'c2')!;
+    const branches = [await factorsAtRank(await layerBasis(model, layer), 2)];
+    const { proto, layers } = supernetModel(model, [{ layer, branches, keep: true }]);
+    const [{ mixing, keepIndex, featureLoss }] = layers as [typeof layers[0]];
+    assert.equal(keepIndex, 1);
+    const keepOnly = { ...proto, graph: { ...proto.graph, initializer: (proto.graph?.initializer ?? []).map((t) => (t.name === mixing ? float32Tensor(mixing, [2], Float32Array.of(0, 1)) : t)) } };
+    const ours = await run(keepOnly, feeds(), ['logits', featureLoss]);
+    const original = await run(model.proto, feeds(), ['logits']);
+    ours.logits!.forEach((v, i) => assert.ok(Math.abs(v - original.logits![i]!) <= 1e-6 * (1 + Math.abs(v)), `logit ${i}: ${v} vs ${original.logits![i]}`));
+    const plain = supernetModel(model, [{ layer, branches }]);
+    const { [plain.layers[0]!.featureLoss]: branchOnly } = await run(plain.proto, feeds(), [plain.layers[0]!.featureLoss]);
+    assert.ok(Math.abs(ours[featureLoss]![0]! - branchOnly![0]!) <= 1e-6 * branchOnly![0]!, 'the term averages the low-rank branches only');
+  });
+
   it('gives gradients of the mixing weights and branch factors that match central differences of loss + mu * feature term', async () => {
     const model = smallNet();
     const { net, layers } = await supernetOf(model);

@@ -14,7 +14,7 @@ import { encodeOnnx } from '../../../engine/onnx/writeOnnx';
 import { seededNormal } from '../../../engine/random';
 import { storedWeight } from '../../../engine/search/rankDeltas';
 import type { SearchLayer } from '../../../engine/search/searchLayers';
-import { branchRanks, supernetSearch, type SupernetSearchSettings } from '../../../engine/search/supernetSearch';
+import { branchRanks, supernetSearch, worthwhileRanks, type SupernetSearchSettings } from '../../../engine/search/supernetSearch';
 import { modelOf } from '../testSupport';
 
 /** x [N, 3, 8, 8] -> Conv 3->8 -> Relu -> Conv 8->8 (c2) -> Relu -> Conv 8->8 (c3) -> Relu -> GAP -> Gemm 8->4. */
@@ -63,9 +63,24 @@ describe('search: the HALOC supernet search', function () {
     };
   };
 
-  it('spreads the branch ranks over the candidates', () => {
+  it('spreads the branch ranks over the worthwhile candidates', () => {
     assert.deepEqual(branchRanks([1, 2, 4, 8], 4), [1, 2, 4, 8]);
     assert.deepEqual(branchRanks([4, 8, 12, 16, 20, 24, 28, 32], 3), [4, 20, 32]);
+    // a latency step: 12 costs what 16 costs, 20 more than the layer; 4 is dearer than 8
+    const ms: Record<number, number> = { 4: 0.5, 8: 0.4, 12: 0.6, 16: 0.6, 20: 1.2 };
+    assert.deepEqual(worthwhileRanks([4, 8, 12, 16, 20], (r) => ms[r]!, 1), [8, 16]);
+    assert.deepEqual(worthwhileRanks([4, 8], () => 2, 1), []);
+  });
+
+  it('leaves a layer with no worthwhile rank as it is, and can keep a searched layer', async () => {
+    const s = await settings({ cost: 'latency', costWeight: 0, epochs: 1 });
+    const [c2, c3] = s.layers;
+    const slow = { ...c3!, entry: { ...c3!.entry, ranks: c3!.entry.ranks.map((r) => ({ ...r, ms: 2 })) } };
+    const result = await supernetSearch({ ...s, layers: [c2!, slow] });
+    assert.equal(result.ranks.get('c3'), 'keep');
+    assert.ok(!result.options.has('c3') && !result.factors.has('c3'));
+    const rank = result.ranks.get('c2');
+    assert.equal(result.factors.has('c2'), rank !== 'keep');
   });
 
   it('without a cost term prefers the branch that reproduces the teacher; with a heavy one the cheapest', async () => {
@@ -74,11 +89,23 @@ describe('search: the HALOC supernet search', function () {
     const unlabelled = (({ labels: _labels, ...rest }) => rest)(data);
     // (by the latency table every rank is faster than the layer, so rank 8 is a branch)
     const free = await supernetSearch(await settings({ data: unlabelled, cost: 'latency', costWeight: 0, weightLearningRate: 1e-9, temperature: 1 }));
-    for (const [name, alpha] of free.alpha) assert.equal(alpha.indexOf(Math.max(...alpha)), 3, `${name}: alpha ${[...alpha].map((a) => a.toFixed(2))} should favour rank 8`);
+    // (rank 8 is the full Tucker-2 rank: it reproduces the layer as exactly as keeping it)
+    for (const [name, alpha] of free.alpha) assert.ok(alpha.indexOf(Math.max(...alpha)) >= 3, `${name}: alpha ${[...alpha].map((a) => a.toFixed(2))} should favour rank 8 or keep`);
+    for (const [name, options] of free.options) assert.deepEqual(options, [1, 2, 4, 8, 'keep'], name);
     const cheap = await supernetSearch(await settings({ costWeight: 50 }));
     // by MACs, Tucker-2 rank 8 of an 8-channel conv costs more than the conv: no branch
-    for (const [name, ranks] of cheap.branchRanks) assert.deepEqual(ranks, [1, 2, 4], `${name}: branches below the layer's own cost`);
+    for (const [name, options] of cheap.options) assert.deepEqual(options, [1, 2, 4, 'keep'], `${name}: branches below the layer's own cost`);
     for (const [name, rank] of cheap.ranks) assert.equal(rank, 1, `${name} should take rank 1 under a heavy MACs weight`);
+  });
+
+  it('projects an argmax above the budget onto the most probable setting within it', async () => {
+    const s = await settings({ cost: 'latency', costWeight: 0, epochs: 1 });
+    const free = await supernetSearch(s);
+    assert.equal(free.projected, false);
+    const bounded = await supernetSearch({ ...s, budget: 0.5 });
+    assert.ok(free.cost > 0.5, `without a cost term the argmax costs ${free.cost} ms`);
+    assert.equal(bounded.projected, true);
+    assert.ok(bounded.cost <= 0.5 + 1e-12, `projected: ${bounded.cost} ms`);
   });
 
   it('rebuilds a runnable model from the chosen branches\' trained factors', async () => {
