@@ -1,9 +1,8 @@
-// An image classifier in onnxruntime-node (full graph optimisation, one thread per core, idle threads
-// not spinning so that a training session beside it keeps the cores): logits for batches of
+// An image classifier in onnxruntime-node (a quiet session, inferenceSession.ts: idle threads do not
+// spin, so that a training session beside it keeps the cores): logits for batches of
 // preprocessed images. Serves evaluation and the teacher of distillation.
 import * as os from 'node:os';
-import type * as OrtModule from 'onnxruntime-node';
-import { errorMessage, HalocError } from '../errors';
+import { openInferenceSession } from './inferenceSession';
 
 /** A loaded classifier. */
 export interface Classifier {
@@ -16,13 +15,7 @@ export interface Classifier {
 /** Opens a model file (or ONNX bytes) as a classifier; its first input takes the images, its first output is the logits. */
 export async function openClassifier(model: string | Uint8Array, threads = os.availableParallelism()): Promise<Classifier> {
   const ort = await import('onnxruntime-node');
-  let session: OrtModule.InferenceSession;
-  try {
-    const options: OrtModule.InferenceSession.SessionOptions = { intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: 'all', logSeverityLevel: 3, extra: { session: { intra_op: { allow_spinning: '0' } } } };
-    session = typeof model === 'string' ? await ort.InferenceSession.create(model, options) : await ort.InferenceSession.create(model, options);
-  } catch (error) {
-    throw new HalocError('UNSUPPORTED', `onnxruntime cannot load ${typeof model === 'string' ? model : 'the model'}: ${errorMessage(error)}`);
-  }
+  const session = await openInferenceSession(model, typeof model === 'string' ? model : 'the model', threads);
   const inputName = session.inputNames[0]!;
   const outputName = session.outputNames[0]!;
   return {

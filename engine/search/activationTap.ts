@@ -8,7 +8,7 @@ import type { LayerAnalysis } from '../graph/analyzeModel';
 import type { OnnxModel } from '../onnx/onnxModel';
 import { onnx } from '../onnx/proto';
 import { encodeOnnx, inlineExternalData } from '../onnx/writeOnnx';
-import { openSearchSession } from './searchSession';
+import { openInferenceSession } from '../evaluate/inferenceSession';
 
 /** What one batch of images gives: each layer's input and the model's first output. */
 export interface TappedBatch {
@@ -37,7 +37,7 @@ export async function openActivationTap(model: OnnxModel, layers: readonly Layer
   const declared = new Set((graph.output ?? []).map((o) => o.name));
   const extra = [...new Set(tensorOf.values())].filter((name) => name !== imageInput && !declared.has(name)).map((name) => onnx.ValueInfoProto.create({ name }));
   const exposed = { ...model.proto, graph: { ...graph, output: [...(graph.output ?? []), ...extra] } };
-  const session = await openSearchSession(encodeOnnx(inlineExternalData(exposed, model.constants)), `${model.filePath} with its layer inputs exposed`, threads);
+  const session = await openInferenceSession(encodeOnnx(inlineExternalData(exposed, model.constants)), `${model.filePath} with its layer inputs exposed`, threads);
   const fetches = [...new Set([outputName, ...[...tensorOf.values()].filter((name) => name !== imageInput)])];
   return {
     async run(images, count, imageDims) {

@@ -13,7 +13,7 @@ import { openActivationTap } from './activationTap';
 import { errorOutputs, layerErrorModel } from './layerErrorModel';
 import { fixedBatchSize } from './modelBatch';
 import type { StoredWeight } from './rankDeltas';
-import { openSearchSession } from './searchSession';
+import { openInferenceSession } from '../evaluate/inferenceSession';
 
 /** One layer to measure: its weight and (made when its group runs) the weight change W_r - W of each rank. */
 export interface ErrorJob {
@@ -116,7 +116,7 @@ async function measureGroup(model: OnnxModel, jobs: readonly ErrorJob[], dataset
 
 /** The error model's session; no memory arena (its stacked outputs are large and needed only once per batch). */
 function openErrorSession(model: OnnxModel, job: ErrorJob, deltas: readonly Float32Array[], threads: number): Promise<Ort.InferenceSession> {
-  return openSearchSession(layerErrorModel(model, job.layer, job.weight, deltas).bytes, `the error model of layer '${job.layer.name}'`, threads, { memoryArena: false });
+  return openInferenceSession(layerErrorModel(model, job.layer, job.weight, deltas).bytes, `the error model of layer '${job.layer.name}'`, threads, { memoryArena: false });
 }
 
 /** Running sums of one layer over the calibration batches. */

@@ -5,7 +5,7 @@ import * as os from 'node:os';
 import { neverCancelled, type CancelSignal } from '../cancellation';
 import { batches } from '../data/batches';
 import { imagesShape, type ImageDataset } from '../data/imageSet';
-import { openSearchSession } from './searchSession';
+import { openInferenceSession } from '../evaluate/inferenceSession';
 
 /** Images to evaluate on. */
 export interface EvalSet {
@@ -28,7 +28,7 @@ export interface LogitsComparison {
 /** Logits [images, classes] of a model (ONNX bytes, external data inlined) on the set, in its order (a model with a fixed batch size: dropLast). */
 export async function logitsOn(model: Uint8Array, set: EvalSet, options: { readonly batchSize?: number; readonly dropLast?: boolean; readonly threads?: number; readonly cancel?: CancelSignal } = {}): Promise<{ logits: Float32Array; classes: number; images: number }> {
   const ort = await import('onnxruntime-node');
-  const session = await openSearchSession(model, 'a model to evaluate', options.threads ?? os.availableParallelism());
+  const session = await openInferenceSession(model, 'a model to evaluate', options.threads ?? os.availableParallelism());
   const [input = '', output = ''] = [session.inputNames[0], session.outputNames[0]];
   const imageDims = imagesShape(set.dataset, 1).slice(1);
   const parts: Float32Array[] = [];

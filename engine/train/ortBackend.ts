@@ -7,6 +7,7 @@ import type * as OrtModule from 'onnxruntime-node';
 import { errorMessage, HalocError } from '../errors';
 import type { OnnxModel } from '../onnx/onnxModel';
 import { encodeOnnx } from '../onnx/writeOnnx';
+import { quietSessionOptions } from '../evaluate/inferenceSession';
 import { buildStepGraph, STEP_NAMES, type StepGraph } from './stepGraph';
 import type { BackendSpec, StepInputs, StepOutputs, TrainingBackend } from './trainingBackend';
 
@@ -26,7 +27,7 @@ export async function createOrtBackend(model: OnnxModel, spec: BackendSpec, opti
     // idle threads do not spin: the teacher's session runs between steps, and spinning threads of the
     // idle session took the cores from the busy one (fine-tuning with a teacher: 172-176 images/s with
     // spinning, 208-230 without; the step alone is the same either way)
-    session = await ort.InferenceSession.create(encodeOnnx(step.model), { intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: 'extended', logSeverityLevel: 3, extra: { session: { intra_op: { allow_spinning: '0' } } } });
+    session = await ort.InferenceSession.create(encodeOnnx(step.model), quietSessionOptions(threads, 'extended'));
   } catch (error) {
     throw new HalocError('UNSUPPORTED', `training: onnxruntime could not load the training graph of ${model.filePath}: ${errorMessage(error)}`);
   }
