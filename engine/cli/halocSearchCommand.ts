@@ -10,7 +10,8 @@ import { splitIndices } from '../data/splits';
 import { HalocError } from '../errors';
 import { formatCount, renderTable } from '../format';
 import { analyzeModel } from '../graph/analyzeModel';
-import { writeFileAtomic } from '../io/atomicWrite';
+import { isSameFile, writeFileAtomic } from '../io/atomicWrite';
+import { writeRankPlan } from '../factorize/rankPlan';
 import { readOnnxModel } from '../onnx/onnxModel';
 import { halocSearch, type BaselineKind, type HalocPoint, type HalocProgress, type HalocSearchResult } from '../search/halocSearch';
 import { resolveSearchLatency } from '../search/searchLatency';
@@ -35,7 +36,7 @@ export const halocOptions: NonNullable<ParseArgsConfig['options']> = {
 const baselineKinds: readonly BaselineKind[] = ['uniform', 'energy', 'flops'];
 
 /** Options of --mode fast that --mode haloc has no use for. */
-export const fastOnlyOptions = ['calibration', 'probe-images', 'points', 'plan-out', 'onnx-out', 'point'] as const;
+export const fastOnlyOptions = ['calibration', 'probe-images', 'points', 'onnx-out'] as const;
 
 /** A usage error naming the options given that the other mode reads, if any. */
 export function rejectOtherModeOptions(values: CliInvocation['values'], names: readonly string[], mode: string): void {
@@ -65,6 +66,10 @@ export async function runHaloc(invocation: CliInvocation): Promise<void> {
   const output = typeof values.output === 'string' ? values.output : undefined;
   const parsed = path.parse(output ?? file);
   const workDir = typeof values['work-dir'] === 'string' ? values['work-dir'] : path.join(parsed.dir, `${parsed.name}.haloc`);
+  const pointIndex = values.point === undefined ? 0 : Number(values.point);
+  if (values.point !== undefined && !(typeof values['plan-out'] === 'string')) throw new UsageError('--point needs --plan-out');
+  if (!Number.isInteger(pointIndex) || pointIndex < 0 || pointIndex >= budgets.length) throw new UsageError(`--point must be a front index 0..${budgets.length - 1}, not '${String(values.point)}'`);
+  if (typeof values['plan-out'] === 'string' && isSameFile(file, values['plan-out'])) throw new UsageError(`${values['plan-out']}: refusing to overwrite the input model with a plan`);
   const started = performance.now();
   const model = readOnnxModel(file);
   const analysis = await analyzeModel(model, { batch: parseBatch(values.batch) });
@@ -95,11 +100,21 @@ export async function runHaloc(invocation: CliInvocation): Promise<void> {
     });
     const withTotal: HalocSearchResult = { ...result, seconds: { ...result.seconds, total: (performance.now() - started) / 1000 } };
     if (output) writeFileAtomic(output, [Buffer.from(`${JSON.stringify(withTotal, null, 1)}\n`, 'utf8')], [path.resolve(file)]);
+    const planLine = typeof values['plan-out'] === 'string' ? writePointPlan(values['plan-out'], values.point, withTotal, file) : undefined;
     if (json) return print(JSON.stringify(withTotal, null, 2));
-    print([renderHalocResult(withTotal), ...(output ? [`wrote ${output}`] : [])].join('\n'));
+    print([renderHalocResult(withTotal), ...(output ? [`wrote ${output}`] : []), ...(planLine ? [planLine] : [])].join('\n'));
   } finally {
     process.off('SIGINT', onInterrupt);
   }
+}
+
+/** Writes front point `which` (default 0) as a rank plan for `haloc compress --plan`; returns what it wrote, in words. */
+function writePointPlan(planPath: string, which: unknown, result: HalocSearchResult, modelPath: string): string {
+  const index = which === undefined ? 0 : Number(which);
+  const point = result.front[index]!;
+  const description = `HALOC front point ${index} (budget ${point.budget} of the ${result.cost} on ${result.target.name}): ${(100 * point.macsReduction).toFixed(1)}% fewer MACs, top-1 ${pct(point.top1)} after fine-tuning; its fine-tuned model is ${point.onnx}`;
+  writeRankPlan(planPath, { model: path.basename(modelPath), source: { kind: result.cost === 'macs' ? 'flops-haloc' : 'haloc', description, createdAt: new Date().toISOString(), tool: 'haloc search --mode haloc' }, ranks: point.ranks });
+  return `wrote ${planPath} (front point ${index}'s ranks; haloc compress --plan builds them from the pretrained weights without training: the fine-tuned model is ${point.onnx})`;
 }
 
 /** Training images (all of --data, or all but a held-out 10% without --eval-data) and the test images. */
