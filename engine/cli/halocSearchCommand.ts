@@ -6,7 +6,6 @@ import * as path from 'node:path';
 import type { ParseArgsConfig } from 'node:util';
 import { SharedCancelFlag } from '../cancellation';
 import { blackFill } from '../data/augment';
-import { splitIndices } from '../data/splits';
 import { HalocError } from '../errors';
 import { formatCount, renderTable } from '../format';
 import { analyzeModel } from '../graph/analyzeModel';
@@ -14,6 +13,7 @@ import { isSameFile, writeFileAtomic } from '../io/atomicWrite';
 import { writeRankPlan } from '../factorize/rankPlan';
 import { readOnnxModel } from '../onnx/onnxModel';
 import { halocSearch, type BaselineKind, type HalocPoint, type HalocProgress, type HalocSearchResult } from '../search/halocSearch';
+import { trainAndTest } from '../search/searchData';
 import { resolveSearchLatency } from '../search/searchLatency';
 import { parseBatch, UsageError, type CliInvocation } from './cliArgs';
 import { loadDataFromFlags, numberOption, positiveInteger, preprocessingOf } from './dataArgs';
@@ -27,6 +27,8 @@ export const halocOptions: NonNullable<ParseArgsConfig['options']> = {
   'cost-weight': { type: 'string' },
   'arch-every': { type: 'string' },
   'arch-lr': { type: 'string' },
+  'distill-weight': { type: 'string' },
+  lr: { type: 'string' },
   'batch-size': { type: 'string' },
   baselines: { type: 'string' },
   'work-dir': { type: 'string' },
@@ -79,7 +81,7 @@ export async function runHaloc(invocation: CliInvocation): Promise<void> {
   try {
     const target = typeof values.target === 'string' ? values.target : 'this-machine';
     const latency = await resolveSearchLatency(model, analysis, target, { threads, granularity: positiveInteger(values, 'granularity'), ...(values['no-cache'] === true ? { cacheDir: null } : {}) }, cancel, log);
-    const { train, test } = trainAndTest(values, seed, log);
+    const { train, test } = trainAndTestOf(values, seed, log);
     const preprocessing = preprocessingOf(values);
     const result = await halocSearch({
       model, analysis, latency, train, test, budgets, cost, seed, threads, workDir, cancel,
@@ -90,6 +92,8 @@ export async function runHaloc(invocation: CliInvocation): Promise<void> {
       costWeight: numberOption(values, 'cost-weight', 2, 0, 1e6),
       archEvery: positiveInteger(values, 'arch-every') ?? 2,
       archLearningRate: numberOption(values, 'arch-lr', 0.05, 1e-6, 10),
+      distillWeight: numberOption(values, 'distill-weight', 0.5, 0, 1),
+      finetuneLearningRate: numberOption(values, 'lr', 1e-3, 1e-8, 10),
       baselines: baselines as BaselineKind[],
       augmentFill: blackFill(preprocessing.mean ?? [0], preprocessing.std ?? [1]),
       resume: values.resume === true,
@@ -118,20 +122,12 @@ function writePointPlan(planPath: string, which: unknown, result: HalocSearchRes
 }
 
 /** Training images (all of --data, or all but a held-out 10% without --eval-data) and the test images. */
-function trainAndTest(values: CliInvocation['values'], seed: number, log: (line: string) => void) {
+function trainAndTestOf(values: CliInvocation['values'], seed: number, log: (line: string) => void): ReturnType<typeof trainAndTest> {
   const source = String(values.data);
-  const { dataset } = loadDataFromFlags(source, values, log);
+  const data = { dataset: loadDataFromFlags(source, values, log).dataset, source };
   const evalSource = typeof values['eval-data'] === 'string' ? values['eval-data'] : undefined;
-  const all = (count: number): Int32Array => Int32Array.from({ length: count }, (_, i) => i);
-  if (evalSource) {
-    const evalData = loadDataFromFlags(evalSource, values, log).dataset;
-    return { train: { dataset, indices: all(dataset.count), source }, test: { dataset: evalData, indices: all(evalData.count), source: evalSource, heldOut: path.resolve(evalSource) !== path.resolve(source) } };
-  }
-  const split = splitIndices(dataset.count, dataset.labels, { train: 0.9, test: 0.1 }, seed);
-  return {
-    train: { dataset, indices: split.train, source: `${split.train.length} images of ${source} (seeded stratified split, seed ${seed})` },
-    test: { dataset, indices: split.test, source: `the other ${split.test.length} images of ${source}`, heldOut: true },
-  };
+  const evalData = evalSource ? { dataset: loadDataFromFlags(evalSource, values, log).dataset, source: evalSource } : undefined;
+  return trainAndTest(data, evalData, seed);
 }
 
 /** Progress lines on stderr: at each new phase or point, and at most every 5 s within one. */

@@ -5,8 +5,6 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { SharedCancelFlag } from '../cancellation';
-import type { ImageDataset } from '../data/imageSet';
-import { splitIndices } from '../data/splits';
 import { HalocError } from '../errors';
 import { isSameFile, writeFileAtomic } from '../io/atomicWrite';
 import { writeRankPlan } from '../factorize/rankPlan';
@@ -14,7 +12,8 @@ import { formatCount, renderTable } from '../format';
 import { analyzeModel } from '../graph/analyzeModel';
 import { readOnnxModel, type OnnxModel } from '../onnx/onnxModel';
 import { writeOnnxFile } from '../onnx/writeOnnx';
-import { fastSearch, type FastSearchOutcome, type NamedSet, type SearchProgress } from '../search/fastSearch';
+import { fastSearch, type FastSearchOutcome, type SearchProgress } from '../search/fastSearch';
+import { calibrationAndTest, type CalibrationSplit } from '../search/searchData';
 import { resolveSearchLatency, searchTargets } from '../search/searchLatency';
 import { pointPlan, type FastSearchResult, type SearchPoint } from '../search/searchResult';
 import { halocOptions, rejectOtherModeOptions, runHaloc } from './halocSearchCommand';
@@ -24,7 +23,7 @@ import { loadDataFromFlags, numberOption, positiveInteger, preprocessingOptions,
 /** The search command. */
 export const searchCommand: CliCommand = {
   name: 'search',
-  usage: `haloc search <model.onnx> --data <folder|tar|npy|npz> [--eval-data <folder|tar>] ${preprocessingUsage} --mode fast [--target ${searchTargets.join('|')}|<table.json>] [--budget <latency fraction>] [--batch N] [--calibration 256] [--probe-images 64] [--points 10] [--seed 0] [--granularity G] [--threads T] [--no-cache] [-o result.json] [--json] [--plan-out plan.json|--onnx-out model.onnx --point <i>|budget]\n       haloc search <model.onnx> --data <train folder|tar> [--eval-data <test folder|tar>] ${preprocessingUsage} --mode haloc [--target ...] [--budget 0.5[,0.7,...]] [--cost latency|macs] [--epochs 0.25] [--finetune-epochs 8] [--branches 4] [--cost-weight 2] [--arch-every 2] [--arch-lr 0.05] [--batch-size 64] [--baselines uniform,energy,flops] [--work-dir dir] [--resume] [-o result.json] [--json] [--plan-out plan.json [--point <i>]]`,
+  usage: `haloc search <model.onnx> --data <folder|tar|npy|npz> [--eval-data <folder|tar>] ${preprocessingUsage} --mode fast [--target ${searchTargets.join('|')}|<table.json>] [--budget <latency fraction>] [--batch N] [--calibration 256] [--probe-images 64] [--points 10] [--seed 0] [--granularity G] [--threads T] [--no-cache] [-o result.json] [--json] [--plan-out plan.json|--onnx-out model.onnx --point <i>|budget]\n       haloc search <model.onnx> --data <train folder|tar> [--eval-data <test folder|tar>] ${preprocessingUsage} --mode haloc [--target ...] [--budget 0.5[,0.7,...]] [--cost latency|macs] [--epochs 0.25] [--finetune-epochs 8] [--branches 4] [--cost-weight 2] [--arch-every 2] [--arch-lr 0.05] [--distill-weight 0.5] [--lr 1e-3] [--batch-size 64] [--baselines uniform,energy,flops] [--work-dir dir] [--resume] [-o result.json] [--json] [--plan-out plan.json [--point <i>]]`,
   summary: 'rank search: --mode haloc runs the HALOC supernet search, fine-tunes and measures one model per budget (see --mode haloc options below); --mode fast measures per-layer errors on calibration data and allocates ranks against the target latency table, giving a Pareto front measured on held-out data (before fine-tuning)',
   options: {
     data: { type: 'string' },
@@ -97,29 +96,12 @@ export const searchCommand: CliCommand = {
 };
 
 /** Calibration and test images: a seeded stratified split of --data, or --data for calibration and --eval-data for the test. */
-function dataSplits(values: CliInvocation['values'], seed: number, log: (line: string) => void): { calibration: NamedSet; test: NamedSet & { heldOut: boolean } } {
+function dataSplits(values: CliInvocation['values'], seed: number, log: (line: string) => void): CalibrationSplit {
   const source = String(values.data);
-  const { dataset } = loadDataFromFlags(source, values, log);
-  const wanted = positiveInteger(values, 'calibration') ?? 256;
+  const data = { dataset: loadDataFromFlags(source, values, log).dataset, source };
   const evalSource = typeof values['eval-data'] === 'string' ? values['eval-data'] : undefined;
-  if (evalSource) {
-    const evalData = loadDataFromFlags(evalSource, values, log).dataset;
-    const count = Math.min(wanted, dataset.count);
-    const split = splitIndices(dataset.count, dataset.labels, { calibration: count / dataset.count }, seed);
-    const heldOut = path.resolve(evalSource) !== path.resolve(source);
-    return { calibration: { dataset, indices: split.calibration, source }, test: { dataset: evalData, indices: all(evalData), source: evalSource, heldOut } };
-  }
-  if (dataset.count <= wanted) throw new HalocError('BAD_ARGUMENT', `${source} has ${dataset.count} images: more than --calibration ${wanted} are needed to keep a held-out test split (or give --eval-data)`);
-  const fraction = wanted / dataset.count;
-  const split = splitIndices(dataset.count, dataset.labels, { calibration: fraction, test: 1 - fraction }, seed);
-  return {
-    calibration: { dataset, indices: split.calibration, source: `${split.calibration.length} images of ${source} (seeded stratified split, seed ${seed})` },
-    test: { dataset, indices: split.test, source: `the other ${split.test.length} images of ${source}`, heldOut: true },
-  };
-}
-
-function all(dataset: ImageDataset): Int32Array {
-  return Int32Array.from({ length: dataset.count }, (_, i) => i);
+  const evalData = evalSource ? { dataset: loadDataFromFlags(evalSource, values, log).dataset, source: evalSource } : undefined;
+  return calibrationAndTest(data, evalData, positiveInteger(values, 'calibration') ?? 256, seed, 'lower --calibration, or give --eval-data');
 }
 
 /** Progress lines on stderr: at each new phase and at most every 2 s within one. */

@@ -71,6 +71,8 @@ export interface FastSearchSettings {
 /** A finished search: its result, and the bias-corrected model of any setting (to write a chosen point). */
 export interface FastSearchOutcome {
   readonly result: FastSearchResult;
+  /** The searched layers with their bases and latency entries (for the editor's layer views). */
+  readonly layers: readonly SearchLayer[];
   buildModel(ranks: PointRanks): Promise<onnx.IModelProto>;
 }
 
@@ -139,7 +141,7 @@ export async function fastSearch(settings: FastSearchSettings): Promise<FastSear
       settings.test.heldOut ? `accuracy measured on ${evaluator.original.images} held-out images the search did not use (${settings.test.source})` : `the test images may overlap the calibration images (${settings.test.source}): accuracy deltas are estimates`,
     ],
   };
-  return { result, buildModel: (ranks) => buildPointModel(model, layers, ranks, measured.factors, measured.shiftOf) };
+  return { result, layers, buildModel: (ranks) => buildPointModel(model, layers, ranks, measured.factors, measured.shiftOf) };
 }
 
 /** A setting to measure, and how its measurement becomes a front or baseline point. */

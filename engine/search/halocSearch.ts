@@ -58,6 +58,10 @@ export interface HalocSearchSettings {
   /** Adam's learning rate for alpha (default 0.05: a search of a few hundred steps must be able to decide). */
   readonly archLearningRate?: number;
   readonly baselines?: readonly BaselineKind[];
+  /** Weight of the distillation term in fine-tuning with labels (default 0.5: labels of the user's data also count); 1 without labels. */
+  readonly distillWeight?: number;
+  /** Peak AdamW learning rate of the fine-tuning (default 1e-3, cosine decay). */
+  readonly finetuneLearningRate?: number;
   /** Pixel value of the augmentation padding per channel (see blackFill). */
   readonly augmentFill?: readonly number[];
   readonly threads: number;
@@ -120,7 +124,7 @@ export interface HalocSearchResult {
   readonly target: { readonly name: string; readonly kind: string; readonly granularity: number; readonly batch: number; readonly untouchedMs: number };
   readonly cost: SearchCost;
   readonly data: { readonly train: { readonly source: string; readonly images: number; readonly weightImages: number; readonly archImages: number }; readonly test: { readonly source: string; readonly images: number; readonly heldOut: boolean }; readonly seed: number };
-  readonly settings: { readonly searchEpochs: number; readonly finetuneEpochs: number; readonly batchSize: number; readonly branches: number; readonly costWeight: number; readonly archEvery: number; readonly archLearningRate: number };
+  readonly settings: { readonly searchEpochs: number; readonly finetuneEpochs: number; readonly batchSize: number; readonly branches: number; readonly costWeight: number; readonly archEvery: number; readonly archLearningRate: number; readonly distillWeight: number; readonly finetuneLearningRate: number };
   readonly original: { readonly macs: number; readonly params: number; readonly latencyMs: LatencyValue; readonly measuredLatencyMs: number; readonly top1: number | null; readonly top5: number | null };
   readonly front: readonly HalocPoint[];
   readonly baselines: readonly HalocPoint[];
@@ -151,6 +155,7 @@ export async function halocSearch(settings: HalocSearchSettings): Promise<HalocS
   const branches = settings.branches ?? 4;
   const costWeight = settings.costWeight ?? 2;
   const archEvery = settings.archEvery ?? 2;
+  const distillWeight = settings.distillWeight ?? 0.5;
   if (settings.budgets.length === 0) throw new HalocError('BAD_ARGUMENT', 'the HALOC search needs at least one budget');
   const train = settings.train;
   if (!settings.test.dataset.labels) throw new HalocError('BAD_ARGUMENT', `${settings.test.source} has no labels: the HALOC search measures top-1 on labelled held-out images`);
@@ -200,15 +205,22 @@ export async function halocSearch(settings: HalocSearchSettings): Promise<HalocS
   const finish = async (candidate: Candidate, what: string): Promise<HalocPoint> => {
     const compressed = decodeOnnxModel(candidate.proto, path.join(settings.workDir, `${candidate.name}.searched.onnx`));
     const output = path.join(settings.workDir, `${candidate.name}.onnx`);
+    // a point finished by an earlier run of the same settings is reused on --resume
+    const record = `${output}.json`;
+    const key = finishedPointKey(candidate.proto, settings);
+    if (settings.resume && fs.existsSync(output) && fs.existsSync(record)) {
+      const saved = JSON.parse(fs.readFileSync(record, 'utf8')) as { key: string; point: HalocPoint };
+      if (saved.key === key) return saved.point;
+    }
     const before = await evaluateAccuracy(candidate.proto, settings.test.dataset, { indices: settings.test.indices, cancel });
     const finetuneStarted = performance.now();
     const stepsPerEpoch = Math.floor(train.indices.length / batchSize);
     const trained = await trainModel({
       model: compressed, data: train.dataset, indices: train.indices, epochs: Math.ceil(settings.finetuneEpochs),
       maxSteps: Math.max(1, Math.round(settings.finetuneEpochs * stepsPerEpoch)), batchSize, seed,
-      optimizer: { kind: 'adamw', learningRate: 1e-3, beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0.01 },
+      optimizer: { kind: 'adamw', learningRate: settings.finetuneLearningRate ?? 1e-3, beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0.01 },
       augment: { padding: Math.round(train.dataset.height / 8), flip: true, ...(settings.augmentFill ? { fill: settings.augmentFill } : {}) },
-      teacher: { model: originalBytes, temperature: 4, weight: train.dataset.labels ? 0.9 : 1 },
+      teacher: { model: originalBytes, temperature: 4, weight: train.dataset.labels ? distillWeight : 1 },
       checkpoint: { path: `${output}.ckpt`, everySteps: 100 }, resume: settings.resume === true, cancel,
       onProgress: (p) => report({ phase: 'finetune', what, step: p.step, totalSteps: p.totalSteps, loss: p.loss, expectedCost: null, imagesPerSecond: p.imagesPerSecond }),
     });
@@ -222,7 +234,7 @@ export async function halocSearch(settings: HalocSearchSettings): Promise<HalocS
     const measuredMs = (await timeModel(bytes, inputs, timing)).medianMs;
     const size = pointSize(model, analysis, layers, candidate.ranks);
     const predictedMs = pointLatencyMs(latency, layers, candidate.ranks);
-    return {
+    const point: HalocPoint = {
       name: candidate.name, kind: candidate.kind, budget: candidate.budget, ranks: candidate.ranks, ...size,
       macsReduction: 1 - size.macs / analysis.totals.macs,
       latencyMs: { value: predictedMs, kind: latency.kind }, speedup: originalMs / predictedMs,
@@ -233,6 +245,8 @@ export async function halocSearch(settings: HalocSearchSettings): Promise<HalocS
       seconds: { search: candidate.searchSeconds, finetune: finetuneSeconds, evaluate: (performance.now() - evaluateStarted) / 1000 },
       imagesPerSecond: { search: candidate.searchImagesPerSecond, finetune: trained.imagesPerSecond },
     };
+    writeFileAtomic(record, [Buffer.from(JSON.stringify({ key, point }), 'utf8')], [model.filePath]);
+    return point;
   };
 
   const front: HalocPoint[] = [];
@@ -264,14 +278,14 @@ export async function halocSearch(settings: HalocSearchSettings): Promise<HalocS
     target: { name: latency.target, kind: latency.kind, granularity: latency.table.granularity, batch: analysis.model.batch, untouchedMs: latency.untouchedMs },
     cost,
     data: { train: { source: train.source, images: train.indices.length, weightImages: weightIndices.length, archImages: archIndices.length }, test: { source: settings.test.source, images: originalAccuracy.images, heldOut: settings.test.heldOut }, seed },
-    settings: { searchEpochs: settings.searchEpochs, finetuneEpochs: settings.finetuneEpochs, batchSize, branches, costWeight, archEvery, archLearningRate: settings.archLearningRate ?? 0.05 },
+    settings: { searchEpochs: settings.searchEpochs, finetuneEpochs: settings.finetuneEpochs, batchSize, branches, costWeight, archEvery, archLearningRate: settings.archLearningRate ?? 0.05, distillWeight: train.dataset.labels ? distillWeight : 1, finetuneLearningRate: settings.finetuneLearningRate ?? 1e-3 },
     original: { macs: analysis.totals.macs, params: analysis.totals.params, latencyMs: { value: originalMs, kind: latency.kind }, measuredLatencyMs: originalMeasuredMs, top1: originalAccuracy.top1, top5: originalAccuracy.top5 },
     front, baselines,
     seconds: { search: sum(all, 'search'), finetune: sum(all, 'finetune'), evaluate: sum(all, 'evaluate'), total: (performance.now() - started) / 1000 },
     notes: [
       ...latency.notes,
       `cost: ${originalCost.toPrecision(4)} ${cost === 'latency' ? 'ms predicted' : 'MACs'} for the original; each budget is a fraction of it`,
-      `accuracy: top-1 after ${settings.finetuneEpochs} epoch(s) of fine-tuning by distillation from the original; ${settings.test.heldOut ? 'measured on held-out images the search and the fine-tuning never saw' : 'the test images may overlap the training images, so every delta is estimated'}`,
+      `accuracy: top-1 after ${settings.finetuneEpochs} epoch(s) of fine-tuning by distillation from the original${train.dataset.labels ? ` (weight ${distillWeight}) and the labels (weight ${1 - distillWeight})` : ''}; ${settings.test.heldOut ? 'measured on held-out images the search and the fine-tuning never saw' : 'the test images may overlap the training images, so every delta is estimated'}`,
       `measured latency: end to end in onnxruntime-node on this machine, batch ${analysis.model.batch}, ${settings.threads} thread(s), median of repeated runs`,
     ],
   };
@@ -303,6 +317,13 @@ function delta(after: Accuracy, original: Accuracy, heldOut: boolean, epochs: nu
     kind: heldOut ? 'measured' : 'estimated',
     label: `${heldOut ? 'measured on held-out data' : 'estimated (test images may overlap the training images)'}, after ${epochs} epoch(s) of fine-tuning`,
   };
+}
+
+/** A hash of a model to fine-tune and of what determines its fine-tuning and measurement (for --resume). */
+export function finishedPointKey(modelBytes: Uint8Array, settings: Pick<HalocSearchSettings, 'finetuneEpochs' | 'distillWeight' | 'finetuneLearningRate' | 'batchSize' | 'seed' | 'test'>): string {
+  const hash = createHash('sha256').update(modelBytes);
+  hash.update(JSON.stringify({ epochs: settings.finetuneEpochs, distill: settings.distillWeight ?? 0.5, lr: settings.finetuneLearningRate ?? 1e-3, batch: settings.batchSize ?? 64, seed: settings.seed ?? 0, test: settings.test.source, images: settings.test.indices.length }));
+  return hash.digest('hex').slice(0, 32);
 }
 
 /** A hash of what determines a search's outcome, so that --resume reuses only matching work. */

@@ -4,6 +4,8 @@ import { formatCount } from '../format';
 import { analyzeModel, type LayerAnalysis } from '../graph/analyzeModel';
 import { readOnnxModel } from '../onnx/onnxModel';
 import { printOnnxText } from '../onnx/onnxText';
+import { runCompressJob } from '../search/compressJob';
+import { runSearchJob } from '../search/searchJob';
 import type { JobKind, JobRequestMap } from './protocol';
 
 /** Reports progress of a running job. */
@@ -26,6 +28,8 @@ export const jobHandlers: { readonly [K in JobKind]: JobHandler<K> } = {
     const modelText = printOnnxText(model.proto, (index) => layerComment(byNode.get(index), unnamed(index)));
     return { analysis, modelText };
   },
+  search: (request, cancel, progress) => runSearchJob(request.settings, cancel, progress),
+  compress: (request, cancel, progress) => runCompressJob(request, cancel, progress),
 };
 
 /** The `#` comment of a layer's line; unnamed nodes get their label (`Gemm#53`) so they can be found. */

@@ -4,6 +4,8 @@
 import type { HalocErrorCode } from '../errors';
 import type { AnalysisSettings, ModelAnalysis } from '../graph/analyzeModel';
 import type { OnnxText } from '../onnx/onnxText';
+import type { CompressJobReport, CompressJobRequest } from '../search/compressJob';
+import type { SearchJobResult, SearchJobSettings } from '../search/searchJob';
 
 /** A model's analysis together with its text view (the text is annotated from the analysis). */
 export interface ModelInspection {
@@ -14,6 +16,10 @@ export interface ModelInspection {
 /** Job kinds, what each takes and what each returns. */
 export interface JobRequestMap {
   inspect: { request: { readonly modelPath: string; readonly settings: AnalysisSettings }; result: ModelInspection };
+  /** A rank search of either mode (engine/search/searchJob.ts). */
+  search: { request: { readonly settings: SearchJobSettings }; result: SearchJobResult };
+  /** Writes one point of a finished search as a model and reports it (engine/search/compressJob.ts). */
+  compress: { request: CompressJobRequest; result: CompressJobReport };
 }
 
 /** The kind of a job. */
@@ -30,6 +36,7 @@ export type HostToWorker =
 /** Messages from the worker to the host. */
 export type WorkerToHost =
   | { readonly type: 'ready' }
+  /** `message`: the phase in words; `fraction`: of the whole job done, 0..1, where known. */
   | { readonly type: 'progress'; readonly jobId: number; readonly message: string; readonly fraction?: number }
   | { readonly type: 'result'; readonly jobId: number; readonly result: JobRequestMap[JobKind]['result'] }
   | { readonly type: 'error'; readonly jobId: number; readonly code: HalocErrorCode | 'INTERNAL'; readonly message: string };

@@ -92,6 +92,18 @@ describe('search: the HALOC run (search, fine-tune, measure)', function () {
     assert.deepEqual(fs.readFileSync(resumed.front[0]!.onnx), fs.readFileSync(plain.front[0]!.onnx));
   });
 
+  it('reuses a finished point on --resume, and fine-tunes again when the fine-tuning settings differ', async () => {
+    const workDir = path.join(dir, 'plain');
+    const first = JSON.parse(fs.readFileSync(path.join(workDir, 'haloc-1.onnx.json'), 'utf8')) as { point: unknown };
+    const phases = new Set<string>();
+    const again = await halocSearch(await settings(workDir, { resume: true, progress: (p) => phases.add(p.phase) }));
+    assert.ok(!phases.has('search') && !phases.has('finetune'), [...phases].join(','));
+    assert.deepEqual(again.front[0], first.point);
+    const longer = new Set<string>();
+    await halocSearch(await settings(workDir, { resume: true, finetuneEpochs: 1, progress: (p) => longer.add(p.phase) }));
+    assert.ok(!longer.has('search') && longer.has('finetune'));
+  });
+
   it('does not reuse a searched model made with other settings', async () => {
     const workDir = path.join(dir, 'resumed');
     const seen = new Set<string>();
