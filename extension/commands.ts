@@ -1,6 +1,9 @@
 // The command table: every command the extension contributes, with its handler.
 import * as vscode from 'vscode';
 import { onnxTextUri } from '../language/onnxTextDocuments';
+import { compressModel, type CompressModelOptions, type SearchServices } from './compressModelCommand';
+import { compressToPoint } from './compressToPointCommand';
+import { showLogCommand } from './jobProgress';
 import type { ModelStore } from './modelStore';
 import type { ModelsTreeProvider } from './modelsTree';
 
@@ -9,6 +12,8 @@ export interface CommandContext {
   readonly store: ModelStore;
   readonly tree: ModelsTreeProvider;
   readonly log: vscode.LogOutputChannel;
+  /** The engine worker, the results cache and the storage folder the search commands use. */
+  readonly search: SearchServices;
 }
 
 type CommandHandler = (context: CommandContext, ...args: unknown[]) => unknown;
@@ -35,6 +40,20 @@ const commandTable: Record<string, CommandHandler> = {
     editor.selection = new vscode.Selection(position, position);
     editor.revealRange(new vscode.Range(position, position), vscode.TextEditorRevealType.InCenter);
   },
+  // Args: a model (Uri, path or tree node; default the active .onnx file, else a pick) and optionally
+  // CompressModelOptions, which skip the quick picks (see compressModelCommand.ts).
+  'haloc.compressModel': async ({ search }, uri, options) => {
+    const modelUri = modelUriArgument(uri) ?? (await pickWorkspaceModel());
+    if (!modelUri) return undefined;
+    return compressModel(search, modelUri, typeof options === 'object' && options !== null ? (options as CompressModelOptions) : undefined);
+  },
+  // Args: the model Uri (or path) and a point id of its shown result (default: the selected point).
+  'haloc.compressToPoint': async ({ search }, uri, pointId) => {
+    const modelUri = modelUriArgument(uri);
+    if (!modelUri) return void vscode.window.showWarningMessage('HALOC: give the model whose point to write (run "HALOC: Compress Model..." first).');
+    return compressToPoint(search, modelUri, typeof pointId === 'string' ? pointId : undefined);
+  },
+  [showLogCommand]: ({ log }) => log.show(true),
 };
 
 /** Registers every command of the table. */
@@ -61,10 +80,23 @@ async function showModelText(modelUri: vscode.Uri): Promise<vscode.TextEditor> {
   return vscode.window.showTextDocument(document, { preview: true });
 }
 
-/** A model Uri from a command argument (explorer / tree passes a Uri), else the active .onnx file. */
+/** A model Uri from a command argument (explorer passes a Uri, the models view its node), else the active .onnx file. */
 function modelUriArgument(argument: unknown): vscode.Uri | undefined {
   if (argument instanceof vscode.Uri) return argument;
   if (typeof argument === 'string') return vscode.Uri.file(argument);
-  const active = vscode.window.activeTextEditor?.document.uri ?? vscode.window.tabGroups.activeTabGroup.activeTab?.input;
+  const nodeUri = typeof argument === 'object' && argument !== null ? (argument as { uri?: unknown }).uri : undefined;
+  if (nodeUri instanceof vscode.Uri) return nodeUri;
+  // A binary .onnx file is open in a (custom or binary) editor tab whose input carries its Uri.
+  const tabInput = vscode.window.tabGroups.activeTabGroup.activeTab?.input;
+  const tabUri = typeof tabInput === 'object' && tabInput !== null ? (tabInput as { uri?: unknown }).uri : undefined;
+  const active = vscode.window.activeTextEditor?.document.uri ?? tabUri;
   return active instanceof vscode.Uri && active.path.endsWith('.onnx') ? active : undefined;
+}
+
+/** Asks for one of the workspace's .onnx files. */
+async function pickWorkspaceModel(): Promise<vscode.Uri | undefined> {
+  const files = await vscode.workspace.findFiles('**/*.onnx', '**/{node_modules,.git}/**');
+  if (files.length === 0) return void vscode.window.showWarningMessage('HALOC: there is no .onnx file in this workspace to compress.');
+  const items = files.map((uri) => ({ label: vscode.workspace.asRelativePath(uri), uri }));
+  return (await vscode.window.showQuickPick(items, { title: 'HALOC: model to compress' }))?.uri;
 }

@@ -26,6 +26,8 @@ export interface ShownResult {
   readonly selectedId: string;
   /** True when the model file changed after the search (its content hash differs). */
   readonly stale: boolean;
+  /** The key of the job settings the result was searched with (the JSON of the search job's settings). */
+  readonly settingsKey: string;
 }
 
 interface CacheIndexEntry {
@@ -61,7 +63,7 @@ export class SearchResults implements vscode.Disposable {
     if (!entry) return undefined;
     const search = readJson<ModelSearch>(path.join(this.storageDir, entry.file));
     if (!search) return undefined;
-    const restored = this.make(modelUri, search, entry.selectedId, contentHash(key) !== entry.contentHash);
+    const restored = this.make(modelUri, search, entry.selectedId, contentHash(key) !== entry.contentHash, entry.settingsKey);
     this.shown.set(key, restored);
     return restored;
   }
@@ -88,7 +90,7 @@ export class SearchResults implements vscode.Disposable {
     fs.renameSync(temporary, path.join(this.storageDir, file));
     this.index = [...this.index.filter((e) => !(e.modelPath === modelUri.fsPath && e.settingsKey === settingsKey)), { modelPath: modelUri.fsPath, contentHash: hash, settingsKey, file }];
     this.writeIndex();
-    const shown = this.make(modelUri, search, undefined, contentHash(modelUri.fsPath) !== hash);
+    const shown = this.make(modelUri, search, undefined, contentHash(modelUri.fsPath) !== hash, settingsKey);
     this.shown.set(modelUri.fsPath, shown);
     this.changed.fire(modelUri);
     return shown;
@@ -114,11 +116,11 @@ export class SearchResults implements vscode.Disposable {
     this.disposables.forEach((d) => d.dispose());
   }
 
-  private make(modelUri: vscode.Uri, search: ModelSearch, selectedId: string | undefined, stale: boolean): ShownResult {
+  private make(modelUri: vscode.Uri, search: ModelSearch, selectedId: string | undefined, stale: boolean, settingsKey: string): ShownResult {
     const points = resultPoints(search.result);
     const budgetChoice = search.result.mode === 'fast' && search.result.budget?.chosen !== null && search.result.budget?.chosen !== undefined ? `front:${search.result.budget.chosen}` : undefined;
     const selected = [selectedId, budgetChoice, points[0]?.id].find((id) => id !== undefined && points.some((p) => p.id === id)) ?? '';
-    return { modelUri, search, points, selectedId: selected, stale };
+    return { modelUri, search, points, selectedId: selected, stale, settingsKey };
   }
 
   private fileOf(modelUri: vscode.Uri): string | undefined {
