@@ -17,7 +17,8 @@ const common = {
 };
 
 const entries = [
-  { entryPoints: ['extension/extension.ts'], outfile: 'dist/extension.js' },
+  // jsonc-parser's UMD main requires its parts at run time, which a bundle cannot follow: take its ES module build
+  { entryPoints: ['extension/extension.ts'], outfile: 'dist/extension.js', mainFields: ['module', 'main'] },
   { entryPoints: ['engine/worker/workerMain.ts'], outfile: 'dist/worker.js' },
   { entryPoints: ['engine/cli/main.ts'], outfile: 'dist/cli.js' },
   { entryPoints: ['engine/linalg/eigenWorker.ts'], outfile: 'dist/eigenWorker.js' },
