@@ -6,8 +6,11 @@
 // Env: HALOC_EXTENSION_PATH, HALOC_EXTENSION_TESTS_PATH (override what is tested), HALOC_TEST_TIMEOUT_S
 // (default 360), HALOC_SCREENSHOT=1 (after a pass, save media/screenshot-models-view.png, or HALOC_SCREENSHOT_PATH),
 // HALOC_CHROMIUM (default /usr/bin/chromium), HALOC_VERBOSE=1 (all page console and code-server output),
-// HALOC_KEEP_TMP=1 (keep the temp folder), HALOC_VSCODE_TEST_CACHE (see installCodeServer.mjs).
-import { spawn } from 'node:child_process';
+// HALOC_KEEP_TMP=1 (keep the temp folder), HALOC_VSCODE_TEST_CACHE (see installCodeServer.mjs),
+// HALOC_TEST_VSIX=<file.vsix> (test the packaged extension: install it with `--install-extension` into this
+// run's extensions folder and run the same suite against it instead of the development folder;
+// `npm run test:vsix` packages, then runs this).
+import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
@@ -62,6 +65,53 @@ async function waitForServer(url, child, deadline) {
     await new Promise((r) => setTimeout(r, 250));
   }
   throw new Error('code-server did not start listening in time');
+}
+
+// The extension id (publisher.name) that a package.json declares.
+function extensionId(manifest) {
+  return `${manifest.publisher}.${manifest.name}`.toLowerCase();
+}
+
+// Installs a .vsix with code-server's --install-extension into extensionsDir; returns the installed folder.
+function installVsix(node, codeServerEntry, vsix, dirs, env) {
+  const r = spawnSync(node, [codeServerEntry, '--install-extension', vsix, '--force',
+    '--user-data-dir', dirs.userData, '--extensions-dir', dirs.extensions], { env, encoding: 'utf8', timeout: 120000 });
+  const output = `${r.stdout ?? ''}${r.stderr ?? ''}`.trim();
+  if (r.error || r.status !== 0) {
+    throw new Error(`code-server --install-extension ${vsix} failed (${r.error ? r.error.message : `exit ${r.status ?? r.signal}`}):\n${output}`);
+  }
+  const folders = fs.readdirSync(dirs.extensions).filter((d) => fs.statSync(path.join(dirs.extensions, d)).isDirectory());
+  const installed = folders.find((d) => fs.existsSync(path.join(dirs.extensions, d, 'package.json')));
+  if (!installed) throw new Error(`code-server --install-extension ${vsix} reported success but ${dirs.extensions} holds no extension:\n${output}`);
+  return path.join(dirs.extensions, installed);
+}
+
+// In the extension host's Node, runs mnist-8 in onnxruntime-node and an add in TensorFlow.js (wasm backend),
+// both loaded from the installed extension's node_modules: the run-time files that .vscodeignore keeps
+// are enough (the suite does not reach TensorFlow.js). Returns a summary; throws otherwise.
+function checkInstalledRuntime(node, extDir) {
+  const script = `
+    const path = require('node:path');
+    const req = require('node:module').createRequire(path.join(process.argv[1], 'package.json'));
+    (async () => {
+      const ort = req('onnxruntime-node');
+      const session = await ort.InferenceSession.create(process.argv[2]);
+      const input = new ort.Tensor('float32', new Float32Array(28 * 28), [1, 1, 28, 28]);
+      const out = await session.run({ [session.inputNames[0]]: input });
+      if (out[session.outputNames[0]].data.length !== 10) throw new Error('mnist-8 gave no 10 logits');
+      const tf = req('@tensorflow/tfjs');
+      const wasm = req('@tensorflow/tfjs-backend-wasm');
+      wasm.setWasmPaths(path.join(path.dirname(req.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist') + path.sep);
+      if (!(await tf.setBackend('wasm'))) throw new Error('the tfjs wasm backend did not start');
+      const sum = tf.add(tf.ones([2]), tf.ones([2])).dataSync();
+      if (sum[0] !== 2 || sum[1] !== 2) throw new Error('tfjs wasm computed ' + Array.from(sum));
+      console.log('onnxruntime-node ' + req('onnxruntime-node/package.json').version + ', tfjs ' + tf.version.tfjs + ' (wasm)');
+    })().catch((e) => { console.error(e && e.stack || String(e)); process.exit(1); });`;
+  const r = spawnSync(node, ['-e', script, extDir, path.join(modelsDir, 'mnist-8.onnx')], { encoding: 'utf8', timeout: 60000 });
+  if (r.error || r.status !== 0) {
+    throw new Error(`the installed extension's run-time modules do not load (${r.error ? r.error.message : `exit ${r.status ?? r.signal}`}):\n${`${r.stdout ?? ''}${r.stderr ?? ''}`.trim()}`);
+  }
+  return r.stdout.trim();
 }
 
 // Workbench chatter on the page console (the suite's output arrives there as INFO logs too).
@@ -132,6 +182,7 @@ async function screenshot(browser, base, folder, extUri, file) {
 /** Runs the suite once; resolves with the process exit code. */
 export async function main() {
   const env = process.env;
+  const vsix = env.HALOC_TEST_VSIX ? path.resolve(env.HALOC_TEST_VSIX) : undefined;
   const extensionPath = path.resolve(env.HALOC_EXTENSION_PATH || repoRoot);
   const testsPath = path.resolve(env.HALOC_EXTENSION_TESTS_PATH || path.join(repoRoot, 'out', 'test', 'integration', 'index.js'));
   const timeoutMs = Number(env.HALOC_TEST_TIMEOUT_S || 360) * 1000;
@@ -144,9 +195,13 @@ export async function main() {
     log(`FAILED: ${testsPath} does not exist; run \`npm run build\` first`);
     return 2;
   }
+  if (vsix && !fs.existsSync(vsix)) {
+    log(`FAILED: HALOC_TEST_VSIX=${vsix} does not exist; run \`npm run package\` first`);
+    return 2;
+  }
   const { main: extensionMain } = JSON.parse(fs.readFileSync(path.join(extensionPath, 'package.json'), 'utf8'));
   const mainFile = extensionMain && path.resolve(extensionPath, extensionMain);
-  if (mainFile && !fs.existsSync(mainFile) && !fs.existsSync(`${mainFile}.js`)) {
+  if (!vsix && mainFile && !fs.existsSync(mainFile) && !fs.existsSync(`${mainFile}.js`)) {
     log(`FAILED: the extension's main ${extensionMain} does not exist; run \`npm run build\` first`);
     return 2;
   }
@@ -180,8 +235,8 @@ export async function main() {
   let server; let browserServer; let chromiumPid; let browser; let failed = true; // harness failure: show code-server's log
   const cleanup = async () => {
     if (failed && !verbose) {
-      const lines = fs.readFileSync(path.join(tmp, 'code-server.log'), 'utf8').trimEnd().split('\n');
-      log(`last lines of code-server's log:\n${lines.slice(-25).join('\n')}`);
+      const text = fs.readFileSync(path.join(tmp, 'code-server.log'), 'utf8').trimEnd();
+      if (text) log(`last lines of code-server's log:\n${text.split('\n').slice(-25).join('\n')}`);
     }
     await browser?.close().catch(() => {}); // (only disconnects)
     await Promise.race([browserServer?.close().catch(() => {}), new Promise((r) => setTimeout(r, 5000))]);
@@ -198,6 +253,27 @@ export async function main() {
 
   try {
     const deadline = Date.now() + timeoutMs;
+    // The extension under test: the development folder, or (HALOC_TEST_VSIX) the installed package. The
+    // workbench runs extensionTestsPath only beside an extensionDevelopmentPath, so a vsix run passes an
+    // empty stub extension of another id there, and the installed extension is the only one with ours.
+    let devPath = extensionPath;
+    if (vsix) {
+      t0 = Date.now();
+      const installedDir = installVsix(node, codeServerEntry, vsix,
+        { userData: path.join(tmp, 'user-data'), extensions: path.join(tmp, 'extensions') }, { ...env, ...xdg });
+      const manifest = JSON.parse(fs.readFileSync(path.join(installedDir, 'package.json'), 'utf8'));
+      const ours = JSON.parse(fs.readFileSync(path.join(repoRoot, 'package.json'), 'utf8'));
+      if (extensionId(manifest) !== extensionId(ours)) {
+        throw new Error(`${vsix} holds ${extensionId(manifest)}, not ${extensionId(ours)}`);
+      }
+      log(`installed ${path.basename(vsix)} as ${path.basename(installedDir)} (${secs(t0)})`);
+      log(`run-time modules load from the installed extension: ${checkInstalledRuntime(node, installedDir)}`);
+      devPath = path.join(tmp, 'test-host-stub');
+      fs.mkdirSync(devPath);
+      fs.writeFileSync(path.join(devPath, 'package.json'), JSON.stringify({
+        name: 'haloc-vsix-test-host', publisher: 'haloc-test', version: '0.0.0', engines: { vscode: '*' },
+      }, null, 2));
+    }
     const port = await freePort();
     const base = `http://127.0.0.1:${port}`;
     t0 = Date.now();
@@ -245,7 +321,7 @@ export async function main() {
     const timer = setTimeout(() => settle({ timeout: true }), Math.max(0, deadline - Date.now()));
 
     const rootUri = (p) => `vscode-remote://127.0.0.1:${port}${encodeURI(p)}`;
-    const payload = JSON.stringify([['extensionDevelopmentPath', rootUri(extensionPath)], ['extensionTestsPath', rootUri(testsPath)]]);
+    const payload = JSON.stringify([['extensionDevelopmentPath', rootUri(devPath)], ['extensionTestsPath', rootUri(testsPath)]]);
     t0 = Date.now();
     await page.goto(`${base}/?folder=${encodeURIComponent(workspace)}&payload=${encodeURIComponent(payload)}`);
     const result = await exited;
@@ -263,7 +339,7 @@ export async function main() {
     log(`suite finished with exit code ${result.code} (${secs(t0)} from page load)`);
     if (result.code === 0 && env.HALOC_SCREENSHOT === '1') {
       try {
-        await screenshot(browser, base, workspace, rootUri(extensionPath), path.resolve(env.HALOC_SCREENSHOT_PATH || path.join(repoRoot, 'media', 'screenshot-models-view.png')));
+        await screenshot(browser, base, workspace, rootUri(devPath), path.resolve(env.HALOC_SCREENSHOT_PATH || path.join(repoRoot, 'media', 'screenshot-models-view.png')));
       } catch (e) {
         log(`FAILED to take the screenshot: ${e instanceof Error ? e.message : String(e)}`);
         return 3;
