@@ -9,7 +9,7 @@
 // ResNets (ResNet-32 from ../shared, generated ResNet-44/56 shapes with untrained weights: the command
 // must run end to end; their accuracy means nothing).
 // Asserts no timing. Usage: npx tsc -b && node bench/halocBench.mjs [--budget 0.7] [--epochs 0.5]
-//   [--finetune-epochs 6] [--baselines uniform,energy] [--out dir] [--reuse result.json] [--depths 32,44,56]
+//   [--finetune-epochs 9] [--baselines uniform,energy] [--out dir] [--reuse result.json] [--depths 32,44,56]
 import * as fs from 'node:fs';
 import { createRequire } from 'node:module';
 import * as os from 'node:os';
@@ -62,7 +62,7 @@ async function measuredMs(files, batch, rounds = 5) {
 
 const reuse = option('--reuse', undefined);
 const resultFile = reuse ? path.resolve(reuse) : path.join(outDir, 'resnet20.haloc.json');
-const settings = { budget: option('--budget', '0.7'), epochs: option('--epochs', '0.5'), finetuneEpochs: option('--finetune-epochs', '6'), baselines: option('--baselines', 'uniform,energy') };
+const settings = { budget: option('--budget', '0.7'), epochs: option('--epochs', '0.5'), finetuneEpochs: option('--finetune-epochs', '9'), baselines: option('--baselines', 'uniform,energy') };
 const started = performance.now();
 if (!reuse) await cli(searchArgs(modelFile, resultFile, settings));
 const wall = (performance.now() - started) / 1000;
