@@ -39,7 +39,7 @@ chart.setOption({
   backgroundColor: '#ffffff',
   title: { text: title ?? `${result.model.split(/[\\/]/).pop()}: fine-tuned ${result.settings.finetuneEpochs} epochs, measured on ${result.data.test.images} held-out images`, left: 'center', textStyle: { fontSize: 13 } },
   legend: { bottom: 0 },
-  grid: { left: 70, right: 30, top: 50, bottom: 70 },
+  grid: { left: 70, right: 110, top: 50, bottom: 70 },
   xAxis: { type: 'value', name: `measured speedup, batch ${result.target.batch} (x)`, nameLocation: 'middle', nameGap: 28, min: +xMin.toFixed(2), max: +xMax.toFixed(2) },
   yAxis: { type: 'value', name: 'top-1 change (points)', nameLocation: 'middle', nameGap: 45, min: +yMin.toFixed(1), max: +yMax.toFixed(1) },
   series: [
