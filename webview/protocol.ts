@@ -3,7 +3,7 @@
 // runtime guards for what crosses the boundary, and handler tables that do not compile until every
 // message type is handled. Every figure carries where it comes from (measured or estimated).
 import type { LayerRank } from '../engine/factorize/rankPlan';
-import type { PointGroup } from '../engine/search/resultView';
+import type { PointGroup, ResultPoint } from '../engine/search/resultView';
 import type { AccuracyDelta, LatencyValue } from '../engine/search/searchResult';
 
 /** What the chart puts on its x axis: predicted latency on the target, or MACs. */
@@ -31,21 +31,8 @@ export interface LayerRow {
   readonly speedupKind: LatencyValue['kind'];
 }
 
-/** One point of the front or of a baseline, with its layer table. */
-export interface PanelPoint {
-  readonly id: string;
-  readonly group: PointGroup;
-  readonly name: string;
-  readonly macs: number;
-  readonly params: number;
-  readonly macsReduction: number;
-  readonly latencyMs: LatencyValue;
-  readonly speedup: number;
-  /** End-to-end latency measured on this machine (HALOC mode), ms. */
-  readonly measuredLatencyMs: number | null;
-  readonly top1: number | null;
-  readonly accuracyDelta: AccuracyDelta;
-  readonly fineTuned: boolean;
+/** One point of the front or of a baseline (the figures of resultView's ResultPoint), with its layer table. */
+export interface PanelPoint extends Omit<ResultPoint, 'ranks' | 'onnx'> {
   readonly layers: readonly LayerRow[];
 }
 

@@ -1,21 +1,17 @@
 // `haloc search --mode haloc`: the HALOC supernet search, fine-tuning and measurement of one model per
 // budget (engine/search/halocSearch.ts), with progress on stderr, Ctrl-C keeping the work for
 // --resume, the front and the baselines printed and result.json written.
-import * as os from 'node:os';
 import * as path from 'node:path';
 import type { ParseArgsConfig } from 'node:util';
-import { SharedCancelFlag } from '../cancellation';
 import { blackFill } from '../data/augment';
 import { HalocError } from '../errors';
 import { formatCount, renderTable } from '../format';
-import { analyzeModel } from '../graph/analyzeModel';
 import { isSameFile, writeFileAtomic } from '../io/atomicWrite';
 import { writeRankPlan } from '../factorize/rankPlan';
-import { readOnnxModel } from '../onnx/onnxModel';
+import { withSearchSetup } from './searchSetup';
 import { halocSearch, type BaselineKind, type HalocPoint, type HalocProgress, type HalocSearchResult } from '../search/halocSearch';
 import { trainAndTest } from '../search/searchData';
-import { resolveSearchLatency } from '../search/searchLatency';
-import { parseBatch, UsageError, type CliInvocation } from './cliArgs';
+import { UsageError, type CliInvocation } from './cliArgs';
 import { loadDataFromFlags, numberOption, positiveInteger, preprocessingOf } from './dataArgs';
 
 /** The options only --mode haloc reads. */
@@ -62,9 +58,6 @@ export async function runHaloc(invocation: CliInvocation): Promise<void> {
   const baselines = typeof values.baselines === 'string' ? values.baselines.split(',').filter(Boolean) : [];
   const unknown = baselines.filter((b) => !baselineKinds.includes(b as BaselineKind));
   if (unknown.length > 0) throw new UsageError(`--baselines takes ${baselineKinds.join(', ')}, not '${unknown.join(',')}'`);
-  const seed = numberOption(values, 'seed', 0, 0, 2 ** 31);
-  if (!Number.isInteger(seed)) throw new UsageError(`--seed must be an integer, not '${String(values.seed)}'`);
-  const threads = positiveInteger(values, 'threads') ?? os.cpus().length;
   const output = typeof values.output === 'string' ? values.output : undefined;
   const parsed = path.parse(output ?? file);
   const workDir = typeof values['work-dir'] === 'string' ? values['work-dir'] : path.join(parsed.dir, `${parsed.name}.haloc`);
@@ -72,15 +65,7 @@ export async function runHaloc(invocation: CliInvocation): Promise<void> {
   if (values.point !== undefined && !(typeof values['plan-out'] === 'string')) throw new UsageError('--point needs --plan-out');
   if (!Number.isInteger(pointIndex) || pointIndex < 0 || pointIndex >= budgets.length) throw new UsageError(`--point must be a front index 0..${budgets.length - 1}, not '${String(values.point)}'`);
   if (typeof values['plan-out'] === 'string' && isSameFile(file, values['plan-out'])) throw new UsageError(`${values['plan-out']}: refusing to overwrite the input model with a plan`);
-  const started = performance.now();
-  const model = readOnnxModel(file);
-  const analysis = await analyzeModel(model, { batch: parseBatch(values.batch) });
-  const cancel = new SharedCancelFlag();
-  const onInterrupt = (): void => cancel.cancel();
-  process.once('SIGINT', onInterrupt);
-  try {
-    const target = typeof values.target === 'string' ? values.target : 'this-machine';
-    const latency = await resolveSearchLatency(model, analysis, target, { threads, granularity: positiveInteger(values, 'granularity'), ...(values['no-cache'] === true ? { cacheDir: null } : {}) }, cancel, log);
+  await withSearchSetup(file, values, log, async ({ seed, threads, model, analysis, latency, cancel, started }) => {
     const { train, test } = trainAndTestOf(values, seed, log);
     const preprocessing = preprocessingOf(values);
     const result = await halocSearch({
@@ -107,9 +92,7 @@ export async function runHaloc(invocation: CliInvocation): Promise<void> {
     const planLine = typeof values['plan-out'] === 'string' ? writePointPlan(values['plan-out'], values.point, withTotal, file) : undefined;
     if (json) return print(JSON.stringify(withTotal, null, 2));
     print([renderHalocResult(withTotal), ...(output ? [`wrote ${output}`] : []), ...(planLine ? [planLine] : [])].join('\n'));
-  } finally {
-    process.off('SIGINT', onInterrupt);
-  }
+  });
 }
 
 /** Writes front point `which` (default 0) as a rank plan for `haloc compress --plan`; returns what it wrote, in words. */

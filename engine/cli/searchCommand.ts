@@ -2,22 +2,20 @@
 // printing the front beside the baselines and writing result.json; `--plan-out` / `--onnx-out` write
 // one point as a rank plan (for `haloc compress --plan`) or as the bias-corrected model it measured.
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
-import { SharedCancelFlag } from '../cancellation';
 import { HalocError } from '../errors';
 import { isSameFile, writeFileAtomic } from '../io/atomicWrite';
 import { writeRankPlan } from '../factorize/rankPlan';
 import { formatCount, renderTable } from '../format';
-import { analyzeModel } from '../graph/analyzeModel';
-import { readOnnxModel, type OnnxModel } from '../onnx/onnxModel';
+import { type OnnxModel } from '../onnx/onnxModel';
 import { writeOnnxFile } from '../onnx/writeOnnx';
 import { fastSearch, type FastSearchOutcome, type SearchProgress } from '../search/fastSearch';
 import { calibrationAndTest, type CalibrationSplit } from '../search/searchData';
-import { resolveSearchLatency, searchTargets } from '../search/searchLatency';
+import { searchTargets } from '../search/searchLatency';
 import { pointPlan, type FastSearchResult, type SearchPoint } from '../search/searchResult';
 import { halocOptions, rejectOtherModeOptions, runHaloc } from './halocSearchCommand';
-import { parseBatch, UsageError, type CliCommand, type CliInvocation } from './cliArgs';
+import { withSearchSetup } from './searchSetup';
+import { UsageError, type CliCommand, type CliInvocation } from './cliArgs';
 import { loadDataFromFlags, numberOption, positiveInteger, preprocessingOptions, preprocessingUsage } from './dataArgs';
 
 /** The search command. */
@@ -64,18 +62,7 @@ export const searchCommand: CliCommand = {
       if (!json) process.stderr.write(`${line}\n`);
     };
     const budget = values.budget === undefined ? undefined : numberOption(values, 'budget', 1, 1e-6, 10);
-    const seed = numberOption(values, 'seed', 0, 0, 2 ** 31);
-    if (!Number.isInteger(seed)) throw new UsageError(`--seed must be an integer, not '${String(values.seed)}'`);
-    const threads = positiveInteger(values, 'threads') ?? os.cpus().length;
-    const started = performance.now();
-    const model = readOnnxModel(file);
-    const analysis = await analyzeModel(model, { batch: parseBatch(values.batch) });
-    const cancel = new SharedCancelFlag();
-    const onInterrupt = (): void => cancel.cancel();
-    process.once('SIGINT', onInterrupt);
-    try {
-      const target = typeof values.target === 'string' ? values.target : 'this-machine';
-      const latency = await resolveSearchLatency(model, analysis, target, { threads, granularity: positiveInteger(values, 'granularity'), ...(values['no-cache'] === true ? { cacheDir: null } : {}) }, cancel, log);
+    await withSearchSetup(file, values, log, async ({ seed, threads, model, analysis, latency, cancel, started }) => {
       const latencySeconds = (performance.now() - started) / 1000;
       const { calibration, test } = dataSplits(values, seed, log);
       const outcome = await fastSearch({
@@ -89,9 +76,7 @@ export const searchCommand: CliCommand = {
       const written = writesPoint ? await writePoint(values, outcome, result, model) : [];
       if (json) return print(JSON.stringify(result, null, 2));
       print([renderResult(result), ...(typeof values.output === 'string' ? [`wrote ${values.output}`] : []), ...written].join('\n'));
-    } finally {
-      process.off('SIGINT', onInterrupt);
-    }
+    });
   },
 };
 

@@ -4,7 +4,7 @@
 import type { LayerRank } from '../factorize/rankPlan';
 import { latencyAtRank } from '../hardware/latencyTable';
 import type { HalocSearchResult } from './halocSearch';
-import type { AccuracyDelta, FastSearchResult, LatencyValue } from './searchResult';
+import type { FastSearchResult, LatencyValue, SearchPoint } from './searchResult';
 import type { SearchLatency } from './searchLatency';
 import type { SearchLayer } from './searchLayers';
 
@@ -14,22 +14,18 @@ export type SearchResultFile = FastSearchResult | HalocSearchResult;
 /** Which series a point belongs to. */
 export type PointGroup = 'front' | 'uniform' | 'energy' | 'flops';
 
+/** The figures every point of either mode has (searchResult.ts's SearchPoint, HalocPoint). */
+type SharedFigures = Pick<SearchPoint, 'ranks' | 'macs' | 'params' | 'macsReduction' | 'latencyMs' | 'speedup' | 'accuracyDelta'>;
+
 /** One point of a result as the editor shows it. */
-export interface ResultPoint {
+export interface ResultPoint extends SharedFigures {
   /** Stable within a result: 'front:2', 'baseline:3'. */
   readonly id: string;
   readonly group: PointGroup;
   readonly name: string;
-  readonly ranks: Readonly<Record<string, LayerRank>>;
-  readonly macs: number;
-  readonly params: number;
-  readonly macsReduction: number;
-  readonly latencyMs: LatencyValue;
-  readonly speedup: number;
   /** End-to-end latency measured on this machine (HALOC mode), ms. */
   readonly measuredLatencyMs: number | null;
   readonly top1: number | null;
-  readonly accuracyDelta: AccuracyDelta;
   readonly fineTuned: boolean;
   /** The model file this point's figures were measured on (HALOC mode: the fine-tuned model). */
   readonly onnx: string | null;
@@ -49,7 +45,7 @@ export function resultPoints(result: SearchResultFile): ResultPoint[] {
   ];
 }
 
-function common(p: Pick<ResultPoint, 'ranks' | 'macs' | 'params' | 'macsReduction' | 'latencyMs' | 'speedup' | 'accuracyDelta'>): Pick<ResultPoint, 'ranks' | 'macs' | 'params' | 'macsReduction' | 'latencyMs' | 'speedup' | 'accuracyDelta'> {
+function common(p: SharedFigures): SharedFigures {
   return { ranks: p.ranks, macs: p.macs, params: p.params, macsReduction: p.macsReduction, latencyMs: p.latencyMs, speedup: p.speedup, accuracyDelta: p.accuracyDelta };
 }
 
