@@ -3,8 +3,8 @@
 // runtime guards for what crosses the boundary, and handler tables that do not compile until every
 // message type is handled. Every figure carries where it comes from (measured or estimated).
 import type { LayerRank } from '../engine/factorize/rankPlan';
-import type { PointGroup, ResultPoint } from '../engine/search/resultView';
-import type { AccuracyDelta, LatencyValue } from '../engine/search/searchResult';
+import type { ResultPoint } from '../engine/search/resultView';
+import type { LatencyValue } from '../engine/search/searchResult';
 
 /** What the chart puts on its x axis: predicted latency on the target, or MACs. */
 export type XAxis = 'latency' | 'macs';
