@@ -3,7 +3,7 @@ import * as vscode from 'vscode';
 import { onnxTextUri } from '../language/onnxTextDocuments';
 import { compressModel, type CompressModelOptions, type SearchServices } from './compressModelCommand';
 import { compressToPoint } from './compressToPointCommand';
-import { showLogCommand } from './jobProgress';
+import { cancelJobsCommand, showLogCommand } from './jobProgress';
 import type { ModelStore } from './modelStore';
 import type { ModelsTreeProvider } from './modelsTree';
 
@@ -54,6 +54,11 @@ const commandTable: Record<string, CommandHandler> = {
     return compressToPoint(search, modelUri, typeof pointId === 'string' ? pointId : undefined);
   },
   [showLogCommand]: ({ log }) => log.show(true),
+  [cancelJobsCommand]: ({ search }) => {
+    const count = search.jobs.cancelAll();
+    if (count === 0) void vscode.window.showInformationMessage('HALOC: no job is running.');
+    return count;
+  },
 };
 
 /** Registers every command of the table. */

@@ -6,8 +6,7 @@ import * as vscode from 'vscode';
 import type { Preprocessing } from '../engine/data/preprocessing';
 import { HalocError } from '../engine/errors';
 import type { SearchJobSettings } from '../engine/search/searchJob';
-import type { EngineClient } from './engineClient';
-import { runJobWithProgress } from './jobProgress';
+import type { JobRunner } from './jobProgress';
 import { defaultMode, defaultPreprocessing, defaultTarget, searchJobSettings, settingsLabel, type SearchChoices } from './jobSettings';
 import { rememberData, rememberedData } from './modelDataConfig';
 import { pickSearchChoices } from './searchPicks';
@@ -43,7 +42,8 @@ export interface CompressModelOutcome {
 
 /** What the command uses. */
 export interface SearchServices {
-  readonly engine: EngineClient;
+  /** Runs engine jobs with progress (and cancels them). */
+  readonly jobs: JobRunner;
   readonly log: vscode.LogOutputChannel;
   readonly results: SearchResults;
   readonly storageDir: string;
@@ -77,7 +77,7 @@ async function runSearch(services: SearchServices, modelUri: vscode.Uri, setting
   const hash = contentHash(modelUri.fsPath);
   let job;
   try {
-    job = await runJobWithProgress(services.engine, log, 'search', { settings }, `HALOC: searching ${name}`);
+    job = await services.jobs.run('search', { settings }, `HALOC: searching ${name}`);
   } catch (error) {
     if (error instanceof HalocError && error.code === 'CANCELLED') {
       void vscode.window.showInformationMessage(`HALOC: the search of ${name} was cancelled; nothing was changed.`);

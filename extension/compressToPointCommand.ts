@@ -10,7 +10,6 @@ import { pointOutputPath, type CompressJobReport } from '../engine/search/compre
 import { compressReportMarkdown } from '../engine/search/compressReportMarkdown';
 import type { SearchJobSettings } from '../engine/search/searchJob';
 import type { SearchServices } from './compressModelCommand';
-import { runJobWithProgress } from './jobProgress';
 import { outputFolder } from './jobSettings';
 import { rememberedData } from './modelDataConfig';
 
@@ -35,7 +34,7 @@ export async function compressToPoint(services: SearchServices, modelUri: vscode
   const remembered = search.data ? undefined : labelledDataOf(services.log, modelUri);
   let report: CompressJobReport;
   try {
-    report = await runJobWithProgress(services.engine, services.log, 'compress', {
+    report = await services.jobs.run('compress', {
       search, outputPath, point: { id: point.id, name: point.name, ranks: point.ranks, onnx: point.onnx }, ...(remembered ? { accuracyData: remembered } : {}),
     }, `HALOC: writing ${point.name} of ${name}`);
   } catch (error) {
@@ -48,10 +47,20 @@ export async function compressToPoint(services: SearchServices, modelUri: vscode
   const reportPath = outputPath.replace(/\.onnx$/, '.report.md');
   writeFileAtomic(reportPath, [Buffer.from(compressReportMarkdown(report, point, shown.search.settingsLabel), 'utf8')], [modelUri.fsPath, outputPath]);
   services.log.info(`${name}: wrote ${report.outputPath} (${point.name}) and its report ${reportPath}`);
-  const document = await vscode.workspace.openTextDocument(vscode.Uri.file(reportPath));
-  await vscode.window.showTextDocument(document, { preview: true });
-  void vscode.window.showInformationMessage(`HALOC: wrote ${path.basename(report.outputPath)} (${point.name}).`);
+  await showReport(vscode.Uri.file(reportPath));
+  void vscode.window.showInformationMessage(`HALOC: wrote ${path.basename(report.outputPath)} (${point.name}).`, 'Reveal in Explorer').then((answer) => {
+    if (answer) void vscode.commands.executeCommand('revealInExplorer', vscode.Uri.file(report.outputPath));
+  });
   return { report, reportPath };
+}
+
+/** Opens the report rendered (the built-in Markdown preview), else as text where that preview is missing. */
+async function showReport(reportUri: vscode.Uri): Promise<void> {
+  if ((await vscode.commands.getCommands(true)).includes('markdown.showPreview')) {
+    await vscode.commands.executeCommand('markdown.showPreview', reportUri);
+    return;
+  }
+  await vscode.window.showTextDocument(await vscode.workspace.openTextDocument(reportUri), { preview: true });
 }
 
 /** The search job's settings from a result's key (the JSON of those settings), checked to be of this model. */

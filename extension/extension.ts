@@ -7,6 +7,7 @@ import { OnnxTextProvider, registerOnnxTextProvider } from '../language/onnxText
 import { registerRankHints } from '../language/rankHints';
 import { registerCommands } from './commands';
 import { EngineClient } from './engineClient';
+import { JobRunner, type RunningJob } from './jobProgress';
 import { ModelStore } from './modelStore';
 import { ModelsTreeProvider, type ModelsTreeNode } from './modelsTree';
 import { registerParetoView, type ParetoView } from './paretoView';
@@ -19,6 +20,8 @@ export interface HalocApi {
   readonly results: SearchResults;
   /** The Pareto explorer view (its render reports are the integration tests' hook). */
   readonly pareto: ParetoView;
+  /** The engine jobs running now (search, compression), with their latest progress message. */
+  readonly jobs: { readonly running: readonly RunningJob[] };
 }
 
 /** Called by VS Code on the first activation event. */
@@ -31,10 +34,12 @@ export function activate(context: vscode.ExtensionContext): HalocApi {
   const storageDir = (context.storageUri ?? context.globalStorageUri).fsPath;
   const results = new SearchResults(path.join(storageDir, 'results'));
   const pareto = registerParetoView(context, results, log);
+  const jobs = new JobRunner(engine, log);
   context.subscriptions.push(
     pareto,
     log,
     engine,
+    jobs,
     store,
     tree,
     results,
@@ -43,10 +48,10 @@ export function activate(context: vscode.ExtensionContext): HalocApi {
     registerRankHints({ results, store }),
     store.onDidChange((uri) => textProvider.refresh(uri)),
     vscode.workspace.onDidChangeConfiguration((event) => event.affectsConfiguration('haloc.analysis') && store.invalidate()),
-    registerCommands({ store, tree, log, search: { engine, log, results, storageDir } }),
+    registerCommands({ store, tree, log, search: { jobs, log, results, storageDir } }),
   );
   log.info('HALOC activated');
-  return { modelsView: tree, results, pareto: pareto.view };
+  return { modelsView: tree, results, pareto: pareto.view, jobs };
 }
 
 /** Nothing to do: every resource is in context.subscriptions. */
