@@ -12,6 +12,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type * as Ort from 'onnxruntime-node';
+import { neverCancelled, type CancelSignal } from '../cancellation';
 import { DataType } from '../onnx/dataType';
 import { GraphBuilder, valueInfo } from '../onnx/graphBuilder';
 import { onnx } from '../onnx/proto';
@@ -111,6 +112,29 @@ export async function timeModel(bytes: Uint8Array, inputs: readonly TimedInput[]
     return await timeSession(session, randomFeeds(inputs), settings);
   } finally {
     await session.release();
+  }
+}
+
+/**
+ * Times models given as ONNX bytes in alternating rounds (each round times each model once), so that a
+ * change in the machine's load falls on all of them alike: the median of each model's round medians, ms.
+ * Compare a compressed model with its original this way, never with a time taken minutes earlier.
+ */
+export async function timeModelsAlternating(models: readonly Uint8Array[], inputs: readonly TimedInput[], settings: TimingSettings, rounds = 3, cancel: CancelSignal = neverCancelled): Promise<number[]> {
+  const sessions: Ort.InferenceSession[] = [];
+  try {
+    for (const bytes of models) sessions.push(await loadOrt().InferenceSession.create(bytes, timingSessionOptions(settings)));
+    const feeds = randomFeeds(inputs);
+    const times = models.map((): number[] => []);
+    for (let round = 0; round < rounds; round++) {
+      for (const [i, session] of sessions.entries()) {
+        cancel.throwIfCancelled();
+        times[i]?.push((await timeSession(session, feeds, settings)).medianMs);
+      }
+    }
+    return times.map((t) => [...t].sort((a, b) => a - b)[Math.floor(t.length / 2)] ?? NaN);
+  } finally {
+    for (const session of sessions) await session.release();
   }
 }
 

@@ -9,7 +9,7 @@ import { HalocError } from '../errors';
 import { evaluateAccuracy } from '../evaluate/accuracy';
 import { outputDifference, type OutputDifference } from '../evaluate/outputDifference';
 import { analyzeModel, type ModelAnalysis } from '../graph/analyzeModel';
-import { timeModel } from '../hardware/timeSession';
+import { timeModelsAlternating } from '../hardware/timeSession';
 import { isSameFile, writeFileAtomic } from '../io/atomicWrite';
 import { externalDataFiles } from '../onnx/externalData';
 import { decodeOnnxModel, readOnnxModel, type OnnxModel } from '../onnx/onnxModel';
@@ -82,10 +82,7 @@ export async function runCompressJob(request: CompressJobRequest, cancel: Cancel
   const originalBytes = encodeOnnx(inlineExternalData(model.proto, model.constants));
   const timed = inputs.map((i) => ({ name: i.name, dims: i.shape.map((d) => (typeof d === 'number' ? d : analysis.model.batch)), elemType: i.elemType }));
   const timing = { threads, provider: 'cpu' as const };
-  const latencyBefore = (await timeModel(originalBytes, timed, timing)).medianMs;
-  cancel.throwIfCancelled();
-  const latencyAfter = (await timeModel(built.bytes, timed, timing)).medianMs;
-  cancel.throwIfCancelled();
+  const [latencyBefore = NaN, latencyAfter = NaN] = await timeModelsAlternating([originalBytes, built.bytes], timed, timing, 3, cancel);
 
   const test = accuracySet(request, sets?.test, progress);
   let top1: CompressJobReport['top1'] = null;
@@ -108,7 +105,7 @@ export async function runCompressJob(request: CompressJobRequest, cancel: Cancel
     macs: { before: analysis.totals.macs, after: compressedAnalysis.totals.macs, kind: 'counted', how: `counted from the graphs at batch ${analysis.model.batch}` },
     params: { before: analysis.totals.params, after: compressedAnalysis.totals.params, kind: 'counted', how: 'counted from the graphs' },
     fileBytes: { before: filesBytes(protectedPaths), after: filesBytes([output, `${output}.data`]), kind: 'measured', how: 'size of the written files' },
-    latencyMs: { before: latencyBefore, after: latencyAfter, kind: 'measured', how: `end to end in onnxruntime-node on this machine (CPU, ${threads} thread(s), batch ${analysis.model.batch}, median)` },
+    latencyMs: { before: latencyBefore, after: latencyAfter, kind: 'measured', how: `end to end in onnxruntime-node on this machine (CPU, ${threads} thread(s), batch ${analysis.model.batch}, median of 3 rounds alternating with the original)` },
     top1,
     top1Note: top1 ? `measured on labelled images (${test?.source ?? ''})` : search.data || request.accuracyData ? `not measured: ${(search.data ?? request.accuracyData)?.path ?? ''} has no labels` : 'not measured: no labelled dataset is known for this model (the search was a data-free preview)',
     outputDifference: { ...difference, kind: 'measured' },

@@ -10,7 +10,7 @@ export type PredictedPoint = Pick<ResultPoint, 'latencyMs' | 'speedup' | 'accura
 
 /** The report in Markdown; `predicted` is the point as the search saw it, `searchLabel` the search's settings in words. */
 export function compressReportMarkdown(report: CompressJobReport, predicted: PredictedPoint, searchLabel: string): string {
-  const row = (what: string, f: ReportFigure, show: (v: number) => string, kind: string = f.kind): string => `| ${what} | ${show(f.before)} | ${show(f.after)} | ${change(f.before, f.after)} | ${kind}: ${f.how} |`;
+  const row = (what: string, f: ReportFigure, show: (v: number) => string, kind: string = f.kind): string => `| ${what} | ${show(f.before)} | ${show(f.after)} | ${change(f.before, f.after)} | ${f.how.startsWith(kind) ? f.how : `${kind}: ${f.how}`} |`;
   const ms = (v: number): string => `${v.toFixed(3)} ms`;
   const pct = (v: number): string => `${(100 * v).toFixed(2)}%`;
   const diff = report.outputDifference;

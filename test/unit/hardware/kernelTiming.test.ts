@@ -7,7 +7,7 @@
 // maxWindows times, not on a GPU. Synthetic events and sessions; no assertion on a time.
 import * as assert from 'node:assert/strict';
 import * as ort from 'onnxruntime-node';
-import { calibrationPrefix, interquartileMean, producerPrefix, kernelSamples, kernelSumMs, minCpuShare, plainNodeMs, randomFeeds, timeKernels, timeSession, withCalibrationChain, type NodeSamples, type ProfileEvent } from '../../../engine/hardware/timeSession';
+import { calibrationPrefix, interquartileMean, producerPrefix, kernelSamples, kernelSumMs, minCpuShare, plainNodeMs, randomFeeds, timeKernels, timeModelsAlternating, timeSession, withCalibrationChain, type NodeSamples, type ProfileEvent } from '../../../engine/hardware/timeSession';
 import { encodeOnnx } from '../../../engine/onnx/writeOnnx';
 import { lightTiming, twinConvModel } from './hardwareSupport';
 
@@ -158,3 +158,17 @@ describe('timeSession windows', function () {
   });
 });
 
+
+describe('timeModelsAlternating', function () {
+  it('times each model once per round and gives one median per model; a cancel stops it between timings', async function () {
+    const bytes = encodeOnnx(twinConvModel());
+    const inputs = [{ name: 'x', dims: [1, 8, 8, 8] }];
+    const times = await timeModelsAlternating([bytes, bytes], inputs, lightTiming, 2);
+    assert.equal(times.length, 2);
+    for (const t of times) assert.ok(Number.isFinite(t) && t > 0, `time ${t}`);
+    let checks = 0;
+    const cancel = { cancelled: false, throwIfCancelled: () => { if (++checks > 3) throw new Error('cancelled'); } };
+    await assert.rejects(timeModelsAlternating([bytes, bytes], inputs, lightTiming, 5, cancel), /cancelled/);
+    assert.equal(checks, 4, 'checked before every timing, stopped at the fourth');
+  });
+});
