@@ -66,13 +66,28 @@ export function chartCaption(show: ShowMessage, axis: XAxis): string {
   return `x: ${xAxisName(axis)}, ${xSource(show, axis)}. y: ${Y_AXIS_NAME}, ${ySource(show.points)}.`;
 }
 
-/** The whole chart option. */
-export function chartOption(show: ShowMessage, axis: XAxis, selectedId: string | null, theme: ChartTheme): ParetoChartOption {
+/** How many rows a plain (wrapping) legend of `names` takes in `widthPx` (about 6.5 px per character of a 12 px font). */
+export function legendRows(names: readonly string[], widthPx: number): number {
+  let rows = 1;
+  let used = 0;
+  for (const name of names) {
+    const item = 25 + 5 + Math.ceil(6.5 * name.length) + 10; // icon, gap, text, item gap
+    if (used > 0 && used + item > widthPx) {
+      rows++;
+      used = 0;
+    }
+    used += item;
+  }
+  return rows;
+}
+
+/** The whole chart option; `widthPx` (the chart's width) decides how many rows the legend wraps to. */
+export function chartOption(show: ShowMessage, axis: XAxis, selectedId: string | null, theme: ChartTheme, widthPx = 480): ParetoChartOption {
   const points = plotted(show.points);
   const groups = groupOrder.filter((g) => points.some((p) => p.group === g));
   const selected = points.find((p) => p.id === selectedId);
   const text = { color: theme.foreground };
-  const axisCommon = { nameLocation: 'middle' as const, nameTextStyle: text, axisLabel: { color: theme.mutedForeground }, axisLine: { lineStyle: { color: theme.border } }, splitLine: { lineStyle: { color: theme.gridLine } }, scale: true, min: paddedMin, max: paddedMax };
+  const axisCommon = { nameLocation: 'middle' as const, nameTextStyle: text, axisLabel: { color: theme.mutedForeground, formatter: axisLabel }, axisLine: { lineStyle: { color: theme.border } }, splitLine: { lineStyle: { color: theme.gridLine } }, scale: true, min: paddedMin, max: paddedMax };
   const series: ScatterSeriesOption[] = [
     ...groups.map((group): ScatterSeriesOption => ({
       id: group, name: groupName(group, show.labels.mode), type: 'scatter', symbol: groupSymbol[group], symbolSize: group === 'front' ? 11 : 10,
@@ -89,11 +104,12 @@ export function chartOption(show: ShowMessage, axis: XAxis, selectedId: string |
       data: selected ? [{ name: selected.id, value: [xValue(selected, axis), selected.accuracyDelta.value ?? 0] }] : [],
     },
   ];
+  const legend = [...groups.map((g) => groupName(g, show.labels.mode)), 'original model'];
   return {
     animation: false,
     textStyle: text,
-    grid: { left: 56, right: 16, top: 40, bottom: 48, containLabel: false },
-    legend: { type: 'scroll', top: 0, textStyle: text, inactiveColor: theme.gridLine, pageTextStyle: text, pageIconColor: theme.foreground, pageIconInactiveColor: theme.gridLine, data: [...groups.map((g) => groupName(g, show.labels.mode)), 'original model'] },
+    grid: { left: 56, right: 16, top: 18 + 22 * legendRows(legend, widthPx - 16), bottom: 48, containLabel: false },
+    legend: { type: 'plain', top: 0, left: 8, right: 8, textStyle: text, inactiveColor: theme.gridLine, data: legend },
     tooltip: {
       trigger: 'item', confine: true, backgroundColor: theme.background, borderColor: theme.border, textStyle: text, className: 'pareto-tooltip',
       formatter: (params: unknown) => tooltipHtml(show, nameOf(params)),
@@ -114,6 +130,11 @@ export function tooltipHtml(show: ShowMessage, name: string | undefined): string
 /** A short label of a point for the chart's aria text. */
 export function pointSummary(point: PanelPoint): string {
   return `${point.name}: ${formatMs(point.latencyMs.value)}, ${point.accuracyDelta.value === null ? 'top-1 change unknown' : `${point.accuracyDelta.value.toFixed(2)} points`}`;
+}
+
+/** An axis tick label: at most 3 significant digits (the padded ends are not round numbers). */
+export function axisLabel(value: number): string {
+  return String(Number(value.toPrecision(3)));
 }
 
 /** An axis minimum 8% of the data range below the data (no mark sits on the frame). */

@@ -66,7 +66,6 @@ function onKey(event: KeyboardEvent): void {
   const next = nextSelection(keyboardOrder(state.show.points, state.axis), state.selectedId, event.key);
   if (next === undefined) return;
   userSelects(next);
-  view.showTip(next);
 }
 
 const handlers: MessageHandlers<HostMessage> = {

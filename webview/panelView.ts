@@ -92,11 +92,6 @@ export class PanelView {
     this.live.textContent = text;
   }
 
-  /** Shows the tooltip of a point (keyboard selection). */
-  showTip(pointId: string): void {
-    this.chart?.showTip(pointId);
-  }
-
   private buildEmpty(): void {
     const how = element('div', 'how');
     how.append(

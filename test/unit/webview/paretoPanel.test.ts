@@ -5,7 +5,7 @@
 import * as assert from 'node:assert/strict';
 import { layerSpeedup, type ResultPoint } from '../../../engine/search/resultView';
 import { modelLabel } from '../../../extension/paretoPanelData';
-import { chartCaption, chartOption, escapeHtml, ORIGINAL_NAME, paddedMax, paddedMin, plotted, SELECTION_SERIES, tooltipHtml, xSource, xValue, ySource } from '../../../webview/chartOptions';
+import { axisLabel, chartCaption, chartOption, escapeHtml, legendRows, ORIGINAL_NAME, paddedMax, paddedMin, plotted, SELECTION_SERIES, tooltipHtml, xSource, xValue, ySource } from '../../../webview/chartOptions';
 import { accuracySource, announcement, pointFigures } from '../../../webview/figures';
 import type { PanelPoint, ShowMessage } from '../../../webview/protocol';
 import { ranksColumns, ranksRows, ranksSummary } from '../../../webview/ranksTable';
@@ -101,6 +101,22 @@ describe('webview: Pareto explorer panel data and chart', function () {
     assert.equal(paddedMax({ min: -10, max: 0 }), 0.8);
     assert.equal(paddedMax({ min: 2, max: 2 }), 2.16);
     assert.equal(paddedMin({ min: 0, max: 0 }), -0.08);
+  });
+
+  it('wraps the legend to as many rows as its names need, and moves the plot down by as much', () => {
+    const names = ['Pareto front', 'uniform rank', 'energy threshold', 'same search on MACs', 'original model'];
+    assert.equal(legendRows(names, 2000), 1);
+    assert.equal(legendRows(names, 300), 3);
+    assert.equal(legendRows(['x'], 10), 1, 'one item never makes a row of its own below an empty one');
+    const top = (width: number): number => (chartOption(show, 'latency', null, testTheme, width).grid as { top: number }).top;
+    assert.ok(top(250) > top(2000), `grid top at 250 px: ${top(250)}, at 2000 px: ${top(2000)}`);
+  });
+
+  it('labels the padded axis ends with at most 3 significant digits', () => {
+    assert.equal(axisLabel(5.970212765957445), '5.97');
+    assert.equal(axisLabel(-75.6), '-75.6');
+    assert.equal(axisLabel(0), '0');
+    assert.equal(axisLabel(12345.6), '12300');
   });
 
   it('puts MACs (millions) on the x axis when asked', () => {
