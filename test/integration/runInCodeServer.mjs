@@ -4,7 +4,8 @@
 // `npm run test:integration` runs it after `npm run build`. Exit code: the suite's (0 = all passed);
 // 1 on failures, 124 on timeout, 2 when the harness itself fails.
 // Env: HALOC_EXTENSION_PATH, HALOC_EXTENSION_TESTS_PATH (override what is tested), HALOC_TEST_TIMEOUT_S
-// (default 360), HALOC_SCREENSHOT=1 (after a pass, save media/screenshot-models-view.png, or HALOC_SCREENSHOT_PATH),
+// (default 900), HALOC_SCREENSHOT=1 (after a pass, save media/screenshot-models-view.png, or HALOC_SCREENSHOT_PATH;
+// the suite's UI requests save media/screenshot-<name>.png, see uiDriver.mjs),
 // HALOC_CHROMIUM (default /usr/bin/chromium), HALOC_VERBOSE=1 (all page console and code-server output),
 // HALOC_KEEP_TMP=1 (keep the temp folder), HALOC_VSCODE_TEST_CACHE (see installCodeServer.mjs),
 // HALOC_TEST_VSIX=<file.vsix> (test the packaged extension: install it with `--install-extension` into this
@@ -18,6 +19,7 @@ import * as path from 'node:path';
 import * as util from 'node:util';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { ensureCodeServer } from './installCodeServer.mjs';
+import { serveUiRequests } from './uiDriver.mjs';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const log = (msg) => console.log(`[run-in-code-server] ${msg}`);
@@ -34,6 +36,11 @@ export function prepareWorkspace(parent) {
   fs.copyFileSync(path.join(modelsDir, 'resnet20-cifar10.onnx'), path.join(ws, 'resnet20-cifar10.onnx'));
   fs.copyFileSync(path.join(modelsDir, 'mnist-8.onnx'), path.join(ws, 'mnist-8.onnx'));
   fs.copyFileSync(path.join(modelsDir, 'mnist-8.onnx'), path.join(ws, 'nested', 'small.onnx'));
+  // The bundled example's 1,000 CIFAR-10 test images, remembered for ResNet-20 alone (as the user's
+  // "HALOC: Compress Model..." would write it), so that mnist-8 in the same folder stays data-free.
+  fs.copyFileSync(path.join(repoRoot, 'example', 'cifar10-test-1000.tar'), path.join(ws, 'cifar10-test-1000.tar'));
+  const example = JSON.parse(fs.readFileSync(path.join(repoRoot, 'example', '.haloc.json'), 'utf8'));
+  fs.writeFileSync(path.join(ws, '.haloc.json'), `${JSON.stringify({ models: { 'resnet20-cifar10.onnx': example } }, null, 2)}\n`);
   return ws;
 }
 
@@ -185,7 +192,7 @@ export async function main() {
   const vsix = env.HALOC_TEST_VSIX ? path.resolve(env.HALOC_TEST_VSIX) : undefined;
   const extensionPath = path.resolve(env.HALOC_EXTENSION_PATH || repoRoot);
   const testsPath = path.resolve(env.HALOC_EXTENSION_TESTS_PATH || path.join(repoRoot, 'out', 'test', 'integration', 'index.js'));
-  const timeoutMs = Number(env.HALOC_TEST_TIMEOUT_S || 360) * 1000;
+  const timeoutMs = Number(env.HALOC_TEST_TIMEOUT_S || 900) * 1000;
   const verbose = env.HALOC_VERBOSE === '1';
   if (!fs.existsSync(modelsDir)) {
     log(`skipped: ../shared/models not found (looked for ${modelsDir})`);
@@ -233,7 +240,10 @@ export async function main() {
   const serverLog = fs.openSync(path.join(tmp, 'code-server.log'), 'a');
 
   let server; let browserServer; let chromiumPid; let browser; let failed = true; // harness failure: show code-server's log
+  let stopUi = () => {};
+  const uiDir = path.join(tmp, 'ui');
   const cleanup = async () => {
+    stopUi();
     if (failed && !verbose) {
       const text = fs.readFileSync(path.join(tmp, 'code-server.log'), 'utf8').trimEnd();
       if (text) log(`last lines of code-server's log:\n${text.split('\n').slice(-25).join('\n')}`);
@@ -286,7 +296,7 @@ export async function main() {
       stdio: ['ignore', verbose ? 'inherit' : serverLog, verbose ? 'inherit' : serverLog],
       // HALOC_TEST_WORKSPACE reaches the suite (the extension host inherits this environment);
       // xdg keeps code-server's logs and device id out of ~/.local, ~/.config and ~/.cache.
-      env: { ...env, ...xdg, HALOC_TEST_WORKSPACE: workspace },
+      env: { ...env, ...xdg, HALOC_TEST_WORKSPACE: workspace, HALOC_TEST_UI_DIR: uiDir },
     });
     await waitForServer(base, server, deadline);
     log(`code-server listening on ${base} (${secs(t0)})`);
@@ -303,6 +313,7 @@ export async function main() {
     chromiumPid = browserServer.process().pid;
     browser = await chromium.connect(browserServer.wsEndpoint());
     const page = await (await browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
+    stopUi = serveUiRequests(page, uiDir, { screenshotDir: env.HALOC_SCREENSHOT === '1' ? path.join(repoRoot, 'media') : undefined, log });
 
     let settle;
     const exited = new Promise((resolve) => { settle = resolve; });
