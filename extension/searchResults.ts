@@ -144,14 +144,22 @@ export class SearchResults implements vscode.Disposable {
   }
 }
 
-/** SHA-256 of a file's content ('missing' when it cannot be read). */
+/** SHA-256 of a file's content ('missing' when it cannot be read); a file version already hashed is not read again. */
 export function contentHash(filePath: string): string {
   try {
-    return createHash('sha256').update(fs.readFileSync(filePath)).digest('hex');
+    const stat = fs.statSync(filePath);
+    const known = hashMemo.get(filePath);
+    if (known && known.size === stat.size && known.mtimeMs === stat.mtimeMs && known.ino === stat.ino) return known.hash;
+    const hash = createHash('sha256').update(fs.readFileSync(filePath)).digest('hex');
+    hashMemo.set(filePath, { size: stat.size, mtimeMs: stat.mtimeMs, ino: stat.ino, hash });
+    return hash;
   } catch {
     return 'missing';
   }
 }
+
+/** The hash of each file version seen (size, modification time and inode unchanged: not read again). */
+const hashMemo = new Map<string, { readonly size: number; readonly mtimeMs: number; readonly ino: number; readonly hash: string }>();
 
 function readIndex(storageDir: string): CacheIndexEntry[] {
   return readJson<CacheIndexEntry[]>(path.join(storageDir, 'index.json')) ?? [];

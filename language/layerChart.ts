@@ -5,6 +5,7 @@
 // and cached per layer and rank: hovering twice renders once.
 import type { LayerRank } from '../engine/factorize/rankPlan';
 import type { LayerView } from '../engine/search/resultView';
+import type * as EchartsLineModule from './echartsLine';
 
 /** Width and height of the chart, px. */
 export const layerChartSize = { width: 380, height: 170 } as const;
@@ -17,7 +18,9 @@ export async function layerChartSvg(view: LayerView, rank: LayerRank | undefined
   const cacheKey = `${key}|${view.name}|${String(rank)}`;
   const cached = cache.get(cacheKey);
   if (cached !== undefined) return cached;
-  const echarts = (await import('./echartsLine')).lineEcharts;
+  // a plain require: the bundle keeps it (dist/echartsLine.js is a file of its own, see scripts/bundle.mjs)
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const echarts = (require('./echartsLine') as typeof EchartsLineModule).lineEcharts;
   const chart = echarts.init(null, null, { renderer: 'svg', ssr: true, width: layerChartSize.width, height: layerChartSize.height });
   try {
     chart.setOption(chartOption(view, rank));

@@ -18,7 +18,10 @@ const common = {
 
 const entries = [
   // jsonc-parser's UMD main requires its parts at run time, which a bundle cannot follow: take its ES module build
-  { entryPoints: ['extension/extension.ts'], outfile: 'dist/extension.js', mainFields: ['module', 'main'] },
+  // The hover charts' ECharts is its own file, required on the first hover (layerChart.ts): activation
+  // then neither parses nor loads it.
+  { entryPoints: ['extension/extension.ts'], outfile: 'dist/extension.js', mainFields: ['module', 'main'], external: [...common.external, './echartsLine'] },
+  { entryPoints: ['language/echartsLine.ts'], outfile: 'dist/echartsLine.js' },
   { entryPoints: ['engine/worker/workerMain.ts'], outfile: 'dist/worker.js' },
   { entryPoints: ['engine/cli/main.ts'], outfile: 'dist/cli.js' },
   { entryPoints: ['engine/linalg/eigenWorker.ts'], outfile: 'dist/eigenWorker.js' },
