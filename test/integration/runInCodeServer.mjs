@@ -10,7 +10,8 @@
 // HALOC_KEEP_TMP=1 (keep the temp folder), HALOC_VSCODE_TEST_CACHE (see installCodeServer.mjs),
 // HALOC_TEST_VSIX=<file.vsix> (test the packaged extension: install it with `--install-extension` into this
 // run's extensions folder and run the same suite against it instead of the development folder;
-// `npm run test:vsix` packages, then runs this).
+// `npm run test:vsix` packages, then runs this), HALOC_TEST_MODEL=<model.onnx> (a CIFAR-10 classifier of
+// your own with ResNet-20's preprocessing: the suite on ResNet-20 with the example's images runs on it).
 import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
@@ -38,10 +39,18 @@ export function prepareWorkspace(parent) {
   fs.copyFileSync(path.join(modelsDir, 'mnist-8.onnx'), path.join(ws, 'nested', 'small.onnx'));
   // The bundled example's 1,000 CIFAR-10 test images, remembered for ResNet-20 alone (as the user's
   // "HALOC: Compress Model..." would write it), so that mnist-8 in the same folder stays data-free.
+  // HALOC_TEST_MODEL: another CIFAR-10 classifier (same preprocessing) that the data suite uses instead.
   fs.copyFileSync(path.join(repoRoot, 'example', 'cifar10-test-1000.tar'), path.join(ws, 'cifar10-test-1000.tar'));
+  const dataModel = dataModelName();
+  if (process.env.HALOC_TEST_MODEL) fs.copyFileSync(process.env.HALOC_TEST_MODEL, path.join(ws, dataModel));
   const example = JSON.parse(fs.readFileSync(path.join(repoRoot, 'example', '.haloc.json'), 'utf8'));
-  fs.writeFileSync(path.join(ws, '.haloc.json'), `${JSON.stringify({ models: { 'resnet20-cifar10.onnx': example } }, null, 2)}\n`);
+  fs.writeFileSync(path.join(ws, '.haloc.json'), `${JSON.stringify({ models: { [dataModel]: example } }, null, 2)}\n`);
   return ws;
+}
+
+/** The file name of the data suite's model in the workspace (see prepareWorkspace). */
+export function dataModelName() {
+  return process.env.HALOC_TEST_MODEL ? path.basename(process.env.HALOC_TEST_MODEL) : 'resnet20-cifar10.onnx';
 }
 
 // A free TCP port on the loopback interface.
@@ -296,7 +305,7 @@ export async function main() {
       stdio: ['ignore', verbose ? 'inherit' : serverLog, verbose ? 'inherit' : serverLog],
       // HALOC_TEST_WORKSPACE reaches the suite (the extension host inherits this environment);
       // xdg keeps code-server's logs and device id out of ~/.local, ~/.config and ~/.cache.
-      env: { ...env, ...xdg, HALOC_TEST_WORKSPACE: workspace, HALOC_TEST_UI_DIR: uiDir },
+      env: { ...env, ...xdg, HALOC_TEST_WORKSPACE: workspace, HALOC_TEST_UI_DIR: uiDir, HALOC_TEST_DATA_MODEL: dataModelName() },
     });
     await waitForServer(base, server, deadline);
     log(`code-server listening on ${base} (${secs(t0)})`);

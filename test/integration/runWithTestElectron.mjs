@@ -8,7 +8,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runTests } from '@vscode/test-electron';
-import { modelsDir, prepareWorkspace } from './runInCodeServer.mjs';
+import { dataModelName, modelsDir, prepareWorkspace } from './runInCodeServer.mjs';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const log = (msg) => console.log(`[run-with-test-electron] ${msg}`);
@@ -34,7 +34,7 @@ export async function main() {
       version: env.HALOC_VSCODE_VERSION || 'stable',
       extensionDevelopmentPath,
       extensionTestsPath,
-      extensionTestsEnv: { HALOC_TEST_WORKSPACE: workspace },
+      extensionTestsEnv: { HALOC_TEST_WORKSPACE: workspace, HALOC_TEST_DATA_MODEL: dataModelName() },
       launchArgs: [workspace, '--disable-extensions', '--disable-workspace-trust', '--skip-welcome', '--skip-release-notes',
         '--user-data-dir', path.join(tmp, 'user-data'), '--extensions-dir', path.join(tmp, 'extensions')],
     });
