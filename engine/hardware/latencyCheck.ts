@@ -52,14 +52,7 @@ export async function checkLatency(model: OnnxModel, analysis: ModelAnalysis, ta
     return { ms: timed.medianMs, cpuShare: timed.cpuShare };
   };
   const kept = await lowestOfRounds(rounds, [
-    async () => {
-      const timed = await timeKernels(inContext, inputs, timing, { leaveOut: layerMark, keepBorders: true });
-      if (timed.leftOutNodes >= layers.length) return { ms: timed.kernelMs, cpuShare: timed.cpuShare };
-      // onnxruntime named the layers' nodes otherwise: the untouched part alone, without what happens where it meets the layers
-      const alone = untouchedPart(model, layers, inputs);
-      const timedAlone = await timeKernels(inlineExternalData(alone.model, model.constants), alone.inputs, timing);
-      return { ms: timedAlone.kernelMs, cpuShare: timedAlone.cpuShare };
-    },
+    () => untouchedKernelTiming(model, layers, inputs, timing, inContext),
     () => wall(originalBytes),
     ...(compressedBytes ? [() => wall(compressedBytes)] : []),
   ]);
@@ -80,6 +73,19 @@ export async function checkLatency(model: OnnxModel, analysis: ModelAnalysis, ta
   if (!ranks) return { original, untouchedMs, batch: analysis.model.batch, cpuShare };
   const compressed = compare(predict((name) => ranks[name] ?? 'keep'), compressedMs);
   return { original, compressed, untouchedMs, batch: analysis.model.batch, cpuShare };
+}
+
+/**
+ * The kernel time of the untouched part (everything but `layers`), timed inside the model (`inContext`,
+ * from untouchedInContext) with the layers' kernels left out; where onnxruntime named the layers' nodes
+ * otherwise, the untouched part alone (without what happens where it meets the layers).
+ */
+export async function untouchedKernelTiming(model: OnnxModel, layers: readonly LayerAnalysis[], inputs: readonly TimedInput[], timing: TimingSettings, inContext = untouchedInContext(model, layers)): Promise<SharedTiming> {
+  const timed = await timeKernels(inContext, inputs, timing, { leaveOut: layerMark, keepBorders: true });
+  if (timed.leftOutNodes >= layers.length) return { ms: timed.kernelMs, cpuShare: timed.cpuShare };
+  const alone = untouchedPart(model, layers, inputs);
+  const timedAlone = await timeKernels(inlineExternalData(alone.model, model.constants), alone.inputs, timing);
+  return { ms: timedAlone.kernelMs, cpuShare: timedAlone.cpuShare };
 }
 
 /** The model with the given layers rewritten at their ranks from random factors (latency does not depend on values), as bytes. */

@@ -11,10 +11,9 @@ import { buildLatencyTable } from '../hardware/buildLatencyTable';
 import { fingerprintKey, localFingerprint } from '../hardware/deviceFingerprint';
 import { estimateLatencyTable } from '../hardware/estimateLatencyTable';
 import { latencyAtRank, layerKey, readLatencyTable, type LatencyTable, type LayerLatency } from '../hardware/latencyTable';
-import { timeKernels, type TimedInput, type TimingSettings } from '../hardware/timeSession';
-import { untouchedPart } from '../hardware/untouchedPart';
+import { lowestOfRounds, untouchedKernelTiming } from '../hardware/latencyCheck';
+import type { TimedInput, TimingSettings } from '../hardware/timeSession';
 import type { OnnxModel } from '../onnx/onnxModel';
-import { encodeOnnx, inlineExternalData } from '../onnx/writeOnnx';
 
 /** Where a predicted latency comes from: a table measured on a device, or an analytic estimate. */
 export type LatencyKind = 'measured-table' | 'estimated';
@@ -77,12 +76,12 @@ async function tableFileLatency(model: OnnxModel, analysis: ModelAnalysis, file:
   return { target: file, table, layerKeys, kind, untouchedMs: table.callOverheadMs, notes: [`latency: entries of ${file} (${table.source}); the untouched part is not modelled for another device and counts as the table's call overhead only`] };
 }
 
-/** The untouched part's kernel time plus one run's fixed cost, as latencyCheck predicts it. */
+/** The untouched part's kernel time plus one run's fixed cost, as latencyCheck predicts it (timed in the model, lowest of 3 rounds). */
 export async function measureUntouchedMs(model: OnnxModel, analysis: ModelAnalysis, table: LatencyTable, layerKeys: Readonly<Record<string, string>>, timing: TimingSettings): Promise<number> {
   const layers = analysis.layers.filter((l) => l.compressible && table.layers[layerKeys[l.name] ?? '']);
   const inputs: TimedInput[] = analysis.model.inputs.map((i) => ({ name: i.name, dims: i.shape.map((d) => (typeof d === 'number' ? d : analysis.model.batch)), elemType: i.elemType }));
-  const untouched = untouchedPart(model, layers, inputs);
-  return (await timeKernels(encodeOnnx(inlineExternalData(untouched.model, model.constants)), untouched.inputs, timing)).kernelMs + table.callOverheadMs;
+  const [untouched] = await lowestOfRounds(3, [() => untouchedKernelTiming(model, layers, inputs, timing)]);
+  return (untouched?.ms ?? 0) + table.callOverheadMs;
 }
 
 /** The table entry of a layer, or a HalocError naming it. */
