@@ -5,7 +5,8 @@
 // tables into a fresh cache folder of its own (shared by its models, as a user's cache would be), so
 // that no run reuses another's timings; with --runs N it prints every run and then each cell's median
 // error and range. Prints; asserts no timing.
-// Usage: node bench/latencyBench.mjs [--skip-resnet50] [--batches=1,32] [--runs=N]
+// --models=a.onnx,b.onnx adds models of one's own (CIFAR-shaped input [N, 3, 32, 32] or any fixed shape).
+// Usage: node bench/latencyBench.mjs [--skip-resnet50] [--batches=1,32] [--runs=N] [--models=a.onnx,...]
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -51,6 +52,7 @@ async function predictionErrors() {
     ...['resnet20-cifar10.onnx', 'resnet32-cifar10.onnx'].map((f) => path.join(shared, f)).filter((f) => fs.existsSync(f)),
     ensureModel('resnet44'),
     ensureModel('resnet56'),
+    ...(args.find((a) => a.startsWith('--models='))?.slice(9).split(',').filter(Boolean).map((f) => path.resolve(f)) ?? []),
   ];
   const errors = new Map(); // "file batch" -> { original: [], compressed: [] }
   for (let run = 1; run <= runs; run++) {
