@@ -26,9 +26,11 @@ export class EngineClient implements vscode.Disposable {
   private nextJobId = 1;
   private readonly pending = new Map<number, PendingJob>();
 
+  /** `heapLimitMb()`: the worker's JavaScript heap limit (read at each worker start; 0: Node's default). */
   constructor(
     private readonly workerScript: string,
     private readonly log: vscode.LogOutputChannel,
+    private readonly heapLimitMb: () => number = () => 0,
   ) {}
 
   /** The worker bundle inside an installed extension. */
@@ -59,11 +61,15 @@ export class EngineClient implements vscode.Disposable {
 
   private ensureWorker(): Worker {
     if (this.worker) return this.worker;
-    const worker = new Worker(this.workerScript);
+    // A heap limit of its own: a job that outgrows it ends the worker (ERR_WORKER_OUT_OF_MEMORY), never the extension host.
+    const limitMb = this.heapLimitMb();
+    const worker = new Worker(this.workerScript, limitMb > 0 ? { resourceLimits: { maxOldGenerationSizeMb: limitMb } } : {});
     worker.on('message', (message: WorkerToHost) => this.onMessage(message));
-    worker.on('error', (error) => {
+    worker.on('error', (error: Error & { code?: string }) => {
       this.log.error(`engine worker failed: ${error.stack ?? error.message}`);
-      this.failAll(new Error(`the engine worker failed: ${error.message}`));
+      this.failAll(error.code === 'ERR_WORKER_OUT_OF_MEMORY'
+        ? new HalocError('IO', `the job needed more than the engine's memory limit of ${limitMb} MB (setting haloc.limits.engineHeapMB); nothing was written`)
+        : new Error(`the engine worker failed: ${error.message}`));
     });
     worker.on('exit', (code) => {
       if (this.worker === worker) this.worker = undefined;

@@ -27,7 +27,7 @@ export interface HalocApi {
 /** Called by VS Code on the first activation event. */
 export function activate(context: vscode.ExtensionContext): HalocApi {
   const log = vscode.window.createOutputChannel('HALOC', { log: true });
-  const engine = new EngineClient(EngineClient.scriptIn(context.extensionPath), log);
+  const engine = new EngineClient(EngineClient.scriptIn(context.extensionPath), log, () => vscode.workspace.getConfiguration('haloc.limits').get<number>('engineHeapMB', 4096));
   const store = new ModelStore(engine, analysisSettings);
   const tree = new ModelsTreeProvider(store);
   const textProvider = new OnnxTextProvider(async (modelUri) => (await store.inspect(modelUri)).modelText.text);
