@@ -18,9 +18,21 @@ export class HalocError extends Error {
     readonly code: HalocErrorCode,
     message: string,
   ) {
-    super(message);
+    super(oneLineMessage(message));
     this.name = 'HalocError';
   }
+}
+
+const maxMessageLength = 1500;
+
+/**
+ * A message made safe to show as one line: control characters (a damaged file's tensor names can hold
+ * newlines) are escaped, and a message longer than 1,500 characters keeps its start (the file) and end
+ * (what is wrong) around an ellipsis.
+ */
+export function oneLineMessage(message: string): string {
+  const escaped = message.replace(/[\u0000-\u001f\u007f]/g, (c) => (c === '\n' ? '\\n' : c === '\r' ? '\\r' : c === '\t' ? '\\t' : `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`));
+  return escaped.length <= maxMessageLength ? escaped : `${escaped.slice(0, 1000)} … ${escaped.slice(-400)}`;
 }
 
 /** The message of any thrown value, on one line. */

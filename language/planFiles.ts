@@ -179,6 +179,8 @@ class PlanFeatures implements vscode.CodeActionProvider, vscode.InlayHintsProvid
   /** The model's layers by name, or why they cannot be had. */
   private async layersOf(modelUri: vscode.Uri): Promise<Map<string, PlanLayerFacts> | string> {
     if (!fs.existsSync(modelUri.fsPath)) return `the model ${modelUri.fsPath} does not exist: name it in "model" (relative to this file), or name the plan <model>.ranks.json beside the model`;
+    // "model" is text from the plan file: it may name only a model inside the workspace (links resolved)
+    if (!insideWorkspace(modelUri.fsPath)) return `the model ${modelUri.fsPath} is outside the workspace's folders and is not read: a plan may name only a model inside them`;
     try {
       const inspection = await this.store.inspect(modelUri);
       return new Map(inspection.analysis.layers.map((l) => [l.name, { compressible: l.compressible, reason: l.reason, maxRank: l.maxRank }]));
@@ -236,4 +238,22 @@ function fixesOf(document: vscode.TextDocument, checked: CheckedPlan, problem: P
     }
   }
   return actions;
+}
+
+/** True when `file` (links resolved) lies inside one of the workspace's folders (links resolved). */
+function insideWorkspace(file: string): boolean {
+  const real = realPath(file);
+  return real !== undefined && (vscode.workspace.workspaceFolders ?? []).some((folder) => {
+    const root = realPath(folder.uri.fsPath);
+    const relative = root === undefined ? '..' : path.relative(root, real);
+    return !path.isAbsolute(relative) && relative.split(path.sep)[0] !== '..';
+  });
+}
+
+function realPath(file: string): string | undefined {
+  try {
+    return fs.realpathSync(file);
+  } catch {
+    return undefined;
+  }
 }

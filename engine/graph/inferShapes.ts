@@ -104,7 +104,12 @@ function graphInputs(graph: onnx.IGraphProto, model: OnnxModel, settings: ShapeS
     const override = settings.inputShapes?.[name];
     const tensorType = input.type?.tensorType;
     const fileDims = (tensorType?.shape?.dim ?? []).map((d, axis): Dim => {
-      if ((d as { value?: string }).value === 'dimValue') return int64ToNumber(d.dimValue);
+      if ((d as { value?: string }).value === 'dimValue') {
+        const size = int64ToNumber(d.dimValue);
+        if (size >= 0 && Number.isSafeInteger(size)) return size;
+        // Some exporters write -1 for a dynamic size: treat it as unknown. A size past 2^53 is damage.
+        if (size >= 0) throw new HalocError('CORRUPT', `${model.filePath}: input '${name}' declares size ${size} for axis ${axis}, which is not a valid dimension (the file may be damaged)`);
+      }
       return axis === 0 ? (settings.batch ?? 1) : d.dimParam || `${name}_dim${axis}`;
     });
     result.push({ name, elemType: tensorType?.elemType ?? DataType.FLOAT, dims: override ? [...override] : fileDims });

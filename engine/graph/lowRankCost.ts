@@ -53,7 +53,8 @@ export function breakEvenRank(shape: LowRankShape): number {
   const full = fullRankMacs(shape);
   let low = 0;
   let high = maxUsefulRank(shape);
-  while (low < high) {
+  // Beyond 2^53 (a damaged file's dims) mid - 1 can round back to mid: stop when a step makes no progress.
+  while (low < high && high - 1 < high) {
     const mid = Math.ceil((low + high) / 2);
     if (lowRankMacs(shape, mid) < full) low = mid;
     else high = mid - 1;

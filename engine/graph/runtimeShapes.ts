@@ -26,12 +26,22 @@ const ortTypeNames: Record<number, string> = {
   [DataType.UINT8]: 'uint8', [DataType.INT8]: 'int8', [DataType.BOOL]: 'bool', [DataType.FLOAT16]: 'float16',
 };
 
+/** The most bytes of zero input the shape run allocates for one input (1 GiB). */
+const maxFeedBytes = 2 ** 30;
+
 /** Measured type and dims of every named tensor, from one onnxruntime run. */
 export async function runtimeShapes(model: OnnxModel, inputs: readonly GraphInput[], tensorNames: readonly string[]): Promise<Map<string, ValueInfo>> {
   const ort = await import('onnxruntime-node');
   const unresolvedInput = inputs.find((i) => i.dims.some((d) => typeof d !== 'number'));
   if (unresolvedInput) {
     throw new HalocError('BAD_ARGUMENT', `input '${unresolvedInput.name}' has symbolic dims [${unresolvedInput.dims.join(', ')}]; give them with --input-shape ${unresolvedInput.name}=...`);
+  }
+  // Zero inputs are allocated below: refuse sizes no real model feeds, up front, rather than exhaust memory.
+  for (const input of inputs) {
+    const count = (input.dims as number[]).reduce((p, d) => p * d, 1);
+    if (!Number.isSafeInteger(count) || count < 0 || count * 8 > maxFeedBytes) {
+      throw new HalocError('UNSUPPORTED', `input '${input.name}' of shape [${input.dims.join(', ')}] would need ${count * 8} bytes of zeros for the shape run (limit ${maxFeedBytes})`);
+    }
   }
   const graphOutputs = new Set((model.graph.output ?? []).map((o) => o.name));
   const extraOutputs = tensorNames.filter((name) => !graphOutputs.has(name)).map((name) => onnx.ValueInfoProto.create({ name }));

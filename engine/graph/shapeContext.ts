@@ -36,3 +36,10 @@ export function sameAsInput(context: ShapeContext): ValueInfo[] {
   const input = requireInput(context, 0);
   return [{ elemType: input.elemType, dims: input.dims }];
 }
+
+/** Axis `axis` (negative counts from the end) of a rank-`rank` tensor; throws for one outside it (a damaged file's 2^31 would otherwise grow a dims array). */
+export function axisWithin(axis: number, rank: number, op: string): number {
+  const normalised = axis < 0 ? axis + rank : axis;
+  if (!Number.isInteger(normalised) || normalised < 0 || normalised >= rank) throw new ShapeError(`${op} axis ${axis} is outside a rank-${rank} input`);
+  return normalised;
+}

@@ -2,7 +2,7 @@
 // Locations come from the model file, so they are untrusted: they must stay inside the model's folder.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { HalocError } from '../errors';
+import { errorMessage, HalocError } from '../errors';
 import type { onnx } from './proto';
 
 /** Where a tensor's bytes are: an absolute file path checked to lie inside the model's folder. */
@@ -19,18 +19,21 @@ export function resolveExternalData(tensor: onnx.ITensorProto, modelDir: string)
   const what = `tensor '${tensor.name ?? ''}'`;
   if (!location) throw new HalocError('CORRUPT', `${what} says its data is external but gives no location`);
   const filePath = safePathInside(modelDir, location, `external data of ${what}`);
-  let sizeBytes: number;
+  let stats: fs.Stats;
   try {
-    sizeBytes = fs.statSync(filePath).size;
+    stats = fs.statSync(filePath);
   } catch {
     throw new HalocError('MISSING_EXTERNAL_DATA', `external data file '${location}' of ${what} is missing (looked in ${modelDir})`);
   }
+  if (!stats.isFile()) throw new HalocError('CORRUPT', `external data location '${location}' of ${what} is ${stats.isDirectory() ? 'a folder' : 'not a regular file'}, not a data file`);
+  const sizeBytes = stats.size;
   const offsetBytes = parseNonNegative(entries.get('offset') ?? '0', 'offset', what);
   const lengthBytes = entries.has('length') ? parseNonNegative(entries.get('length') ?? '', 'length', what) : sizeBytes - offsetBytes;
   if (offsetBytes + lengthBytes > sizeBytes) {
     throw new HalocError('CORRUPT', `external data of ${what} ends at byte ${offsetBytes + lengthBytes} but '${location}' has only ${sizeBytes} bytes`);
   }
-  return { filePath, offsetBytes, lengthBytes };
+  // Later reads open the checked real file, so a link swapped after this check cannot redirect them.
+  return { filePath: realPath(filePath), offsetBytes, lengthBytes };
 }
 
 /** The external data files a graph's initializers name (resolved against the model's folder, unchecked). */
@@ -39,14 +42,19 @@ export function externalDataFiles(graph: onnx.IGraphProto, modelDir: string): st
   return [...new Set(locations)];
 }
 
-/** Reads the bytes of an external tensor (one read, no further copy). */
+/** Reads the bytes of an external tensor (one read, no further copy); a file that changed or vanished since the model was read is an IO error. */
 export function readExternalBytes(ref: ExternalDataRef): Uint8Array {
   const bytes = Buffer.allocUnsafe(ref.lengthBytes);
-  const fd = fs.openSync(ref.filePath, 'r');
+  let fd: number;
+  try {
+    fd = fs.openSync(ref.filePath, 'r');
+  } catch (error) {
+    throw new HalocError('IO', `external data file ${ref.filePath} cannot be opened (${errorMessage(error)})`);
+  }
   try {
     let done = 0;
     while (done < ref.lengthBytes) {
-      const n = fs.readSync(fd, bytes, done, ref.lengthBytes - done, ref.offsetBytes + done);
+      const n = readChunk(fd, bytes, done, ref);
       if (n === 0) throw new HalocError('CORRUPT', `external data file ${ref.filePath} is shorter than the model says`);
       done += n;
     }
@@ -56,24 +64,45 @@ export function readExternalBytes(ref: ExternalDataRef): Uint8Array {
   return bytes;
 }
 
-/** Resolves a relative path read from a model or plan file, refusing anything that leaves `baseDir`. */
+function readChunk(fd: number, bytes: Buffer, done: number, ref: ExternalDataRef): number {
+  try {
+    return fs.readSync(fd, bytes, done, ref.lengthBytes - done, ref.offsetBytes + done);
+  } catch (error) {
+    throw new HalocError('IO', `external data file ${ref.filePath} cannot be read (${errorMessage(error)})`);
+  }
+}
+
+/**
+ * Resolves a relative path read from a model or plan file, refusing (UNSAFE_PATH) anything that leaves
+ * `baseDir`: absolute paths, drive letters, NUL bytes, `..` steps out, and symlinks (of the file or of a
+ * folder on the way) whose target lies outside.
+ */
 export function safePathInside(baseDir: string, relativePath: string, what: string): string {
-  if (path.isAbsolute(relativePath) || /^[a-zA-Z]:[\\/]/.test(relativePath) || relativePath.includes('\0')) {
+  if (relativePath.includes('\0')) throw new HalocError('UNSAFE_PATH', `${what}: path ${JSON.stringify(relativePath)} holds a NUL byte and is refused`);
+  if (path.isAbsolute(relativePath) || /^[a-zA-Z]:[\\/]/.test(relativePath)) {
     throw new HalocError('UNSAFE_PATH', `${what}: absolute path '${relativePath}' refused; paths must be relative to the model's folder`);
   }
   const resolved = path.resolve(baseDir, relativePath);
   if (!isInside(path.resolve(baseDir), resolved)) {
     throw new HalocError('UNSAFE_PATH', `${what}: path '${relativePath}' leaves the model's folder and is refused`);
   }
-  if (fs.existsSync(resolved) && !isInside(fs.realpathSync(baseDir), fs.realpathSync(resolved))) {
+  if (fs.existsSync(resolved) && !isInside(realPath(baseDir), realPath(resolved))) {
     throw new HalocError('UNSAFE_PATH', `${what}: '${relativePath}' is a link to a place outside the model's folder and is refused`);
   }
   return resolved;
 }
 
+function realPath(filePath: string): string {
+  try {
+    return fs.realpathSync(filePath);
+  } catch (error) {
+    throw new HalocError('IO', `${filePath}: cannot resolve its links (${errorMessage(error)})`);
+  }
+}
+
 function isInside(dir: string, candidate: string): boolean {
   const rel = path.relative(dir, candidate);
-  return rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel);
+  return rel !== '' && rel !== '..' && !rel.startsWith(`..${path.sep}`) && !path.isAbsolute(rel);
 }
 
 function parseNonNegative(text: string, field: string, what: string): number {

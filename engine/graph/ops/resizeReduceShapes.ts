@@ -2,7 +2,7 @@
 import { attributeFloat, attributeInt, attributeInts, findAttribute } from '../../onnx/attributes';
 import { normaliseAxis } from '../../onnx/constants';
 import { DataType } from '../../onnx/dataType';
-import { intInput, requireInput, type ShapeContext, type ShapeFunction } from '../shapeContext';
+import { axisWithin, intInput, requireInput, type ShapeContext, type ShapeFunction } from '../shapeContext';
 import { derivedDim, ShapeError, type Dim } from '../valueInfo';
 
 function floatsOf(context: ShapeContext, index: number): readonly number[] | undefined {
@@ -15,7 +15,7 @@ const resize: ShapeFunction = (context) => {
   const opset = context.opset;
   const sizes = opset >= 11 ? intInput(context, 3) : undefined;
   const scales = findAttribute(context.node, 'scales')?.floats ?? floatsOf(context, opset >= 11 ? 2 : 1);
-  const axes = attributeInts(context.node, 'axes')?.map((a) => normaliseAxis(a, x.dims.length)) ?? x.dims.map((_, i) => i);
+  const axes = attributeInts(context.node, 'axes')?.map((a) => axisWithin(a, x.dims.length, 'Resize')) ?? x.dims.map((_, i) => i);
   const dims: Dim[] = [...x.dims];
   if (sizes && sizes.length > 0) {
     axes.forEach((axis, i) => (dims[axis] = sizes[i] ?? dims[axis] ?? '?'));

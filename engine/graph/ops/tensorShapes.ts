@@ -4,7 +4,7 @@
 import { attributeInt, attributeInts, findAttribute } from '../../onnx/attributes';
 import { normaliseAxis, resolveReshape } from '../../onnx/constants';
 import { DataType } from '../../onnx/dataType';
-import { intInput, requireInput, type ShapeContext, type ShapeFunction } from '../shapeContext';
+import { axisWithin, intInput, requireInput, type ShapeContext, type ShapeFunction } from '../shapeContext';
 import { derivedFromDims, isStatic, ShapeError, staticProduct, type Dim, type ValueInfo } from '../valueInfo';
 import { broadcastDims } from './broadcast';
 
@@ -90,7 +90,7 @@ const slice: ShapeFunction = (context) => {
   const dims = [...x.dims];
   let ints = x.intValues ? [...x.intValues] : undefined;
   axes.forEach((rawAxis, i) => {
-    const axis = normaliseAxis(rawAxis, x.dims.length);
+    const axis = axisWithin(rawAxis, x.dims.length, 'Slice');
     const size = x.dims[axis];
     if (typeof size !== 'number') {
       dims[axis] = `${size ?? '?'}'`;
@@ -99,26 +99,27 @@ const slice: ShapeFunction = (context) => {
     }
     const range = sliceRange(size, starts[i] ?? 0, ends[i] ?? size, steps[i] ?? 1);
     dims[axis] = range.length;
-    if (ints && axis === 0) ints = range.map((index) => ints?.[index] ?? 0);
+    // Values are folded only for small shape tensors; a damaged file may declare any size, so never list huge ranges.
+    if (ints && axis === 0) ints = range.length <= ints.length ? Array.from({ length: range.length }, (_, k) => ints?.[range.first + k * range.step] ?? 0) : undefined;
   });
   return [withInts(x.elemType, dims, ints)];
 };
 
-/** Indices selected by one axis of Slice (ONNX clamping rules). */
-export function sliceRange(size: number, start: number, end: number, step: number): number[] {
+/** The indices one axis of Slice selects (ONNX clamping rules): first, first + step, ... (`length` of them). */
+export function sliceRange(size: number, start: number, end: number, step: number): { first: number; step: number; length: number } {
   if (step === 0) throw new ShapeError('Slice step is 0');
   const clamp = (v: number, lo: number, hi: number): number => Math.min(Math.max(v < 0 ? v + size : v, lo), hi);
   const first = step > 0 ? clamp(start, 0, size) : clamp(start, 0, size - 1); // ONNX: start in [0, size - 1] when stepping back
   const last = step > 0 ? clamp(end, 0, size) : clamp(end, -1, size - 1);
-  const out: number[] = [];
-  for (let i = first; step > 0 ? i < last : i > last; i += step) out.push(i);
-  return out;
+  // Counted, not listed: a damaged file can declare a size of 2^62.
+  const length = Math.max(0, Math.ceil((last - first) / step));
+  return { first, step, length };
 }
 
 const pad: ShapeFunction = (context) => {
   const x = requireInput(context, 0);
   const pads = attributeInts(context.node, 'pads') ?? attributeInts(context.node, 'paddings') ?? requireInts(context, 1, 'the pads');
-  const axes = intInput(context, 3)?.map((a) => normaliseAxis(a, x.dims.length)) ?? x.dims.map((_, i) => i);
+  const axes = intInput(context, 3)?.map((a) => axisWithin(a, x.dims.length, 'Pad')) ?? x.dims.map((_, i) => i);
   const dims = [...x.dims];
   axes.forEach((axis, i) => {
     const d = dims[axis];
