@@ -191,6 +191,47 @@ describe('external data', function () {
     assert.deepEqual(readOnnxModel(path.join(linkedDir, 'model.onnx')).constants.get('w1')?.toFloat32(), W1);
   });
 
+  it('a location with a NUL byte, or the model folder itself (.): UNSAFE_PATH, with a message saying it is refused', async function () {
+    fs.writeFileSync(path.join(dir, 'w.bin'), Buffer.from(W1.buffer));
+    const nul = await expectHalocError(() => readOnnxModel(writeWithLocation(dir, 'w.bin\0.txt')), 'UNSAFE_PATH');
+    assert.match(nul.message, /refused/);
+    const self = await expectHalocError(() => readOnnxModel(writeWithLocation(dir, '.')), 'UNSAFE_PATH');
+    assert.match(self.message, /leaves the model's folder/);
+    await expectHalocError(() => readOnnxModel(writeWithLocation(dir, 'sub/..')), 'UNSAFE_PATH');
+  });
+
+  it('../ refused before looking at the file system: the message names the location and says why', async function () {
+    const error = await expectHalocError(() => readOnnxModel(writeWithLocation(dir, '../../../../etc/passwd')), 'UNSAFE_PATH');
+    assert.match(error.message, /'\.\.\/\.\.\/\.\.\/\.\.\/etc\/passwd' leaves the model's folder and is refused/);
+  });
+
+  it('a chain of symlinks that ends outside the folder: UNSAFE_PATH', async function () {
+    const outside = path.join(root ?? '', 'outside.bin');
+    fs.writeFileSync(outside, Buffer.from(W1.buffer));
+    fs.symlinkSync(outside, path.join(dir, 'hop2.bin'));
+    fs.symlinkSync('hop2.bin', path.join(dir, 'hop1.bin'));
+    await expectHalocError(() => readOnnxModel(writeWithLocation(dir, 'hop1.bin')), 'UNSAFE_PATH');
+  });
+
+  it('a dangling symlink: MISSING_EXTERNAL_DATA (nothing is read)', async function () {
+    fs.symlinkSync(path.join(root ?? '', 'not-there.bin'), path.join(dir, 'dangling.bin'));
+    await expectHalocError(() => readOnnxModel(writeWithLocation(dir, 'dangling.bin')), 'MISSING_EXTERNAL_DATA');
+  });
+
+  it('a location that is a folder: CORRUPT saying so (not a raw EISDIR)', async function () {
+    fs.mkdirSync(path.join(dir, 'weights'));
+    const error = await expectHalocError(() => readOnnxModel(writeWithLocation(dir, 'weights')), 'CORRUPT');
+    assert.match(error.message, /is a folder/);
+  });
+
+  it('the data file deleted after the model was read: a typed IO error when the values are read', async function () {
+    fs.writeFileSync(path.join(dir, 'w.bin'), Buffer.from(W1.buffer));
+    const model = readOnnxModel(writeWithLocation(dir, 'w.bin'));
+    fs.rmSync(path.join(dir, 'w.bin'));
+    const error = await expectHalocError(() => model.constants.get('w1')?.toFloat32(), 'IO');
+    assert.match(error.message, /w\.bin/);
+  });
+
   it('a data file in a subfolder of the model folder is fine', function () {
     fs.mkdirSync(path.join(dir, 'weights'));
     fs.writeFileSync(path.join(dir, 'weights', 'w1.bin'), Buffer.concat([Buffer.alloc(0), Buffer.from(W1.buffer)]));
