@@ -1,9 +1,14 @@
 // Writes files so that a reader never sees a partial one: each file is staged as a temporary file in
 // the target's folder (written, fsynced) and renamed into place only when every file of the write is
-// staged. On any failure the temporary files are removed and the targets are left as they were.
+// staged. On any failure, or a cancel (checked between pieces of 16 MB and before the renames), the
+// temporary files are removed and the targets are left as they were.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { neverCancelled, type CancelSignal } from '../cancellation';
 import { errorMessage, HalocError } from '../errors';
+
+/** The most bytes written between two cancel checks. */
+const pieceBytes = 16 * 2 ** 20;
 
 /** A file written to a temporary path, waiting to be renamed into place. */
 export interface StagedFile {
@@ -15,7 +20,7 @@ export interface StagedFile {
 }
 
 /** Writes `chunks` to a temporary file next to `targetPath`; refuses targets that are `protectedPaths`. */
-export function stageFile(targetPath: string, chunks: readonly Uint8Array[], protectedPaths: readonly string[] = []): StagedFile {
+export function stageFile(targetPath: string, chunks: readonly Uint8Array[], protectedPaths: readonly string[] = [], cancel: CancelSignal = neverCancelled): StagedFile {
   const target = path.resolve(targetPath);
   if (isDirectory(target)) throw new HalocError('IO', `${targetPath}: cannot be written (it is a folder); nothing was written`);
   if (protectedPaths.some((p) => isSameFile(target, path.resolve(p)))) {
@@ -34,11 +39,15 @@ export function stageFile(targetPath: string, chunks: readonly Uint8Array[], pro
     fd = fs.openSync(temporary, 'wx');
     for (const chunk of chunks) {
       let written = 0;
-      while (written < chunk.length) written += fs.writeSync(fd, chunk, written, chunk.length - written);
+      while (written < chunk.length) {
+        cancel.throwIfCancelled();
+        written += fs.writeSync(fd, chunk, written, Math.min(pieceBytes, chunk.length - written));
+      }
     }
     fs.fsyncSync(fd);
   } catch (error) {
     discard();
+    if (error instanceof HalocError && error.code === 'CANCELLED') throw error;
     throw new HalocError('IO', `${targetPath}: cannot be written (${errorMessage(error)}); nothing was written`);
   } finally {
     if (fd !== undefined) fs.closeSync(fd);
@@ -57,11 +66,12 @@ export function stageFile(targetPath: string, chunks: readonly Uint8Array[], pro
   };
 }
 
-/** Stages every file, then renames them all into place; on failure none of them is left half-written. */
-export function writeFilesAtomic(files: readonly { readonly path: string; readonly chunks: readonly Uint8Array[] }[], protectedPaths: readonly string[] = []): void {
+/** Stages every file, then renames them all into place; on failure or a cancel none of them is left, not even half-written. */
+export function writeFilesAtomic(files: readonly { readonly path: string; readonly chunks: readonly Uint8Array[] }[], protectedPaths: readonly string[] = [], cancel: CancelSignal = neverCancelled): void {
   const staged: StagedFile[] = [];
   try {
-    for (const file of files) staged.push(stageFile(file.path, file.chunks, protectedPaths));
+    for (const file of files) staged.push(stageFile(file.path, file.chunks, protectedPaths, cancel));
+    cancel.throwIfCancelled();
     for (const file of staged) file.commit();
   } catch (error) {
     staged.forEach((file) => file.discard());
@@ -70,8 +80,8 @@ export function writeFilesAtomic(files: readonly { readonly path: string; readon
 }
 
 /** Writes one file atomically; refuses to overwrite any of `protectedPaths` (the input model). */
-export function writeFileAtomic(targetPath: string, chunks: readonly Uint8Array[], protectedPaths: readonly string[] = []): void {
-  writeFilesAtomic([{ path: targetPath, chunks }], protectedPaths);
+export function writeFileAtomic(targetPath: string, chunks: readonly Uint8Array[], protectedPaths: readonly string[] = [], cancel: CancelSignal = neverCancelled): void {
+  writeFilesAtomic([{ path: targetPath, chunks }], protectedPaths, cancel);
 }
 
 function isDirectory(file: string): boolean {

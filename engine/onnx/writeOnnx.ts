@@ -1,6 +1,7 @@
 // Encodes a model back to ONNX bytes and writes it atomically. Every field that onnx-proto knows is
 // kept as read; tensors can be moved to an external data file (needed beyond protobuf's 2 GB).
 import * as path from 'node:path';
+import type { CancelSignal } from '../cancellation';
 import { writeFileAtomic, writeFilesAtomic } from '../io/atomicWrite';
 import type { ConstantMap } from './constants';
 import { StoredTensor } from './constTensor';
@@ -17,6 +18,8 @@ export interface WriteOnnxOptions {
   readonly encoded?: Uint8Array;
   /** Paths that must not be overwritten (the input model and its external data files). */
   readonly protectedPaths?: readonly string[];
+  /** A cancel stops the write and leaves no file (checked while writing and before the renames). */
+  readonly cancel?: CancelSignal;
 }
 
 /** Encodes a model to ONNX bytes (initializers with external data are written as they are). */
@@ -29,7 +32,7 @@ export function writeOnnxFile(model: onnx.IModelProto, filePath: string, options
   const graph = model.graph;
   const needsExternal = (graph?.initializer ?? []).some((t) => t.dataLocation === onnx.TensorProto.DataLocation.EXTERNAL);
   if (!graph || (options.externalDataMinBytes === undefined && !needsExternal)) {
-    writeFileAtomic(filePath, [options.encoded ?? encodeOnnx(model)], options.protectedPaths);
+    writeFileAtomic(filePath, [options.encoded ?? encodeOnnx(model)], options.protectedPaths, options.cancel);
     return;
   }
   const dataFileName = `${path.basename(filePath)}.data`;
@@ -64,6 +67,7 @@ export function writeOnnxFile(model: onnx.IModelProto, filePath: string, options
       { path: filePath, chunks: [encodeOnnx({ ...model, graph: { ...graph, initializer } })] },
     ],
     options.protectedPaths,
+    options.cancel,
   );
 }
 

@@ -95,7 +95,7 @@ export async function runCompressJob(request: CompressJobRequest, cancel: Cancel
   cancel.throwIfCancelled();
 
   progress(`writing ${output}`, 0.95);
-  writeModel(built, output, model, protectedPaths);
+  writeModel(built, output, model, protectedPaths, cancel);
   return {
     modelPath: path.resolve(model.filePath),
     outputPath: output,
@@ -130,10 +130,10 @@ function splitsOf(search: SearchJobSettings, analysis: ModelAnalysis, progress: 
   return { calibration: null, test: trainAndTest(data, evalData, seed).test };
 }
 
-/** Writes the built model atomically: a rebuilt one as ONNX (external data beyond protobuf's limit), a fine-tuned one as its bytes. */
-function writeModel(built: BuiltPoint, output: string, model: OnnxModel, protectedPaths: readonly string[]): void {
-  if (!built.proto) return writeFileAtomic(output, [built.bytes], protectedPaths);
-  writeOnnxFile(built.proto, output, { encoded: built.bytes, protectedPaths, constants: model.constants, ...(built.bytes.length > 1.8e9 ? { externalDataMinBytes: 1024 } : {}) });
+/** Writes the built model atomically (a cancel leaves nothing): a rebuilt one as ONNX (external data beyond protobuf's limit), a fine-tuned one as its bytes. */
+function writeModel(built: BuiltPoint, output: string, model: OnnxModel, protectedPaths: readonly string[], cancel: CancelSignal): void {
+  if (!built.proto) return writeFileAtomic(output, [built.bytes], protectedPaths, cancel);
+  writeOnnxFile(built.proto, output, { encoded: built.bytes, protectedPaths, cancel, constants: model.constants, ...(built.bytes.length > 1.8e9 ? { externalDataMinBytes: 1024 } : {}) });
 }
 
 function filesBytes(files: readonly string[]): number {
