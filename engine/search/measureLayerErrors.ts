@@ -26,6 +26,14 @@ export interface ErrorJob {
 /** Stacked weight changes held at once by default (bytes); layers beyond it run in further passes over the images. */
 const defaultGroupBytes = 256 * 2 ** 20;
 
+/**
+ * Memory bounds of one pass (bytes): the tapped layer inputs of a batch, and the stacked outputs an error
+ * model computes at once (every rank's output for its images). Without them a 224 x 224 model's early
+ * layers held gigabytes: ResNet-50's search passed 4.4 GB, 43 times the model.
+ */
+const tapBudgetBytes = 512 * 2 ** 20;
+const errorRunBudgetBytes = 256 * 2 ** 20;
+
 /** A layer's measured errors, one entry per rank of its job. */
 export interface LayerErrors {
   readonly layer: string;
@@ -50,6 +58,8 @@ export interface ErrorSettings {
   readonly threads?: number;
   /** Stacked weight changes held at once (bytes; default 256 MiB). */
   readonly groupBytes?: number;
+  /** Stacked outputs an error model computes in one run (bytes; default 256 MiB): fewer images per run beyond it. */
+  readonly runBytes?: number;
 }
 
 /** Measures every job on the images of `dataset` at `indices`. */
@@ -83,7 +93,9 @@ function jobGroups(jobs: readonly ErrorJob[], groupBytes: number): ErrorJob[][] 
 async function measureGroup(model: OnnxModel, jobs: readonly ErrorJob[], dataset: ImageDataset, indices: Int32Array, settings: ErrorSettings, cancel: CancelSignal, errors: Map<string, LayerErrors>, progress: (fraction: number) => void): Promise<number> {
   const threads = settings.threads ?? os.availableParallelism();
   const fixed = fixedBatchSize(model);
-  const batchSize = fixed ?? settings.batchSize ?? 64;
+  const tappedPerImage = jobs.reduce((sum, job) => sum + 4 * elementsPerImage(job.layer.inputShape), 0);
+  const batchSize = fixed ?? Math.max(1, Math.min(settings.batchSize ?? 64, Math.floor(tapBudgetBytes / Math.max(1, tappedPerImage))));
+  const ort = await import('onnxruntime-node');
   const tap = await openActivationTap(model, jobs.map((j) => j.layer), threads);
   const sessions: Ort.InferenceSession[] = [];
   try {
@@ -100,7 +112,9 @@ async function measureGroup(model: OnnxModel, jobs: readonly ErrorJob[], dataset
         cancel.throwIfCancelled();
         const input = tapped.inputs.get(job.layer.name);
         if (!input) throw new HalocError('UNSUPPORTED', `layer '${job.layer.name}': its input was not produced by the calibration run`);
-        accumulators[j]?.add(await sessions[j]!.run({ x: input }));
+        // the stacked outputs of every rank for a few images at a time (the sums add up over the slices)
+        const perRun = Math.max(1, Math.floor((settings.runBytes ?? errorRunBudgetBytes) / Math.max(1, 3 * 4 * job.ranks.length * elementsPerImage(job.layer.outputShape))));
+        for (const slice of imageSlices(ort, input, batch.size, perRun)) accumulators[j]?.add(await sessions[j]!.run({ x: slice }));
       }
       images += batch.size;
       progress(images / indices.length);
@@ -111,6 +125,26 @@ async function measureGroup(model: OnnxModel, jobs: readonly ErrorJob[], dataset
   } finally {
     for (const session of sessions) await session.release();
     await tap.release();
+  }
+}
+
+/** Elements of one image's tensor of a shape taken at batch 1 (unknown dims count as 1). */
+function elementsPerImage(shape: LayerAnalysis['inputShape']): number {
+  return (shape ?? []).slice(1).reduce<number>((p, d) => p * (typeof d === 'number' && d > 0 ? d : 1), 1);
+}
+
+/** `tensor` (float32, `images` along its first axis) in slices of at most `perSlice` images; as it is when its first axis is not the images. */
+function* imageSlices(ort: typeof Ort, tensor: Ort.Tensor, images: number, perSlice: number): Generator<Ort.Tensor> {
+  const [first, ...rest] = tensor.dims;
+  if (first !== images || perSlice >= images || tensor.type !== 'float32') {
+    yield tensor;
+    return;
+  }
+  const data = tensor.data as Float32Array;
+  const per = data.length / images;
+  for (let start = 0; start < images; start += perSlice) {
+    const count = Math.min(perSlice, images - start);
+    yield new ort.Tensor('float32', data.subarray(start * per, (start + count) * per), [count, ...rest]);
   }
 }
 

@@ -72,7 +72,7 @@ describe(`HALOC on ${modelName} with its data (integration)`, function () {
       delay.disable();
     }
     const stallMs = delay.max / 1e6;
-    console.log(`    extension host during a ${((Date.now() - started) / 1000).toFixed(1)} s search of ResNet-20: longest event-loop delay ${stallMs.toFixed(1)} ms (p99 ${(delay.percentile(99) / 1e6).toFixed(1)} ms)`);
+    console.log(`    extension host during a ${((Date.now() - started) / 1000).toFixed(1)} s search of ${modelName}: longest event-loop delay ${stallMs.toFixed(1)} ms (p99 ${(delay.percentile(99) / 1e6).toFixed(1)} ms)`);
     assert.ok(outcome, 'the command returned nothing (cancelled or failed: see the HALOC log)');
     const shown = outcome.shown;
     assert.strictEqual(shown.search.result.target.name, 'this-machine');

@@ -1,0 +1,50 @@
+// Peak memory of the extension's jobs on a large model (issue 8, limits): the search job (data-free fast
+// preview against the analytic embedded-GPU profile, so that no latency is timed) and the compression of
+// its middle point, on the VGG-16-shaped model (~550 MB), in this process as the engine worker runs them.
+// Prints the peak resident set size against the model's size (the peer: the file itself) and the bar
+// (within 4 GB). The peak factors of engine/io/memoryLimit.ts come from this bench.
+// Usage: npx tsc -b && node bench/memoryBench.mjs [--model resnet50|vgg16] [--calibration 16]
+import * as fs from 'node:fs';
+import { createRequire } from 'node:module';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { ensureModel, repoRoot } from './generateModels.mjs';
+
+const require = createRequire(import.meta.url);
+const load = (module) => require(path.join(repoRoot, 'out/engine', module));
+const { runSearchJob } = load('search/searchJob.js');
+const { runCompressJob } = load('search/compressJob.js');
+const { resultPoints } = load('search/resultView.js');
+const { neverCancelled } = load('cancellation.js');
+
+const args = process.argv.slice(2);
+const option = (name, fallback) => (args.includes(name) ? args[args.indexOf(name) + 1] : fallback);
+const modelFile = ensureModel(option('--model', 'vgg16'));
+const work = fs.mkdtempSync(path.join(os.tmpdir(), 'haloc-memory-bench-'));
+const mb = (bytes) => `${(bytes / 2 ** 20).toFixed(0)} MB`;
+let peak = 0;
+const sampler = setInterval(() => { peak = Math.max(peak, process.memoryUsage().rss); }, 50);
+const peakNow = () => Math.max(peak, process.resourceUsage().maxRSS * 1024);
+
+try {
+  const modelBytes = fs.statSync(modelFile).size;
+  const settings = {
+    modelPath: modelFile, mode: 'fast', target: 'embedded-gpu', batch: 1, threads: os.availableParallelism(), data: null, dataFreePreprocessing: {},
+    fast: { calibration: Number(option('--calibration', '16')), points: 5 }, haloc: { searchEpochs: 0.25, finetuneEpochs: 1 }, workDir: path.join(work, 'work'),
+  };
+  let started = performance.now();
+  const { result } = await runSearchJob(settings, neverCancelled, () => undefined);
+  const searchS = (performance.now() - started) / 1000;
+  const searchPeak = peakNow();
+  const points = resultPoints(result);
+  const point = points[Math.floor(points.length / 2)];
+  started = performance.now();
+  await runCompressJob({ search: settings, point: { id: point.id, name: point.name, ranks: point.ranks, onnx: point.onnx }, outputPath: path.join(work, 'out.onnx') }, neverCancelled, () => undefined);
+  const compressS = (performance.now() - started) / 1000;
+  const bothPeak = peakNow();
+  console.log(`${path.basename(modelFile)} (${mb(modelBytes)}), data-free fast search (${points.length} points) ${searchS.toFixed(0)} s, peak RSS ${mb(searchPeak)} = ${(searchPeak / modelBytes).toFixed(2)}x the model;`);
+  console.log(`  then compressing ${point.name} ${compressS.toFixed(0)} s, peak RSS of both ${mb(bothPeak)} = ${(bothPeak / modelBytes).toFixed(2)}x the model (bar: within 4 GB)`);
+} finally {
+  clearInterval(sampler);
+  fs.rmSync(work, { recursive: true, force: true });
+}
