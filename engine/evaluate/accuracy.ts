@@ -1,6 +1,7 @@
 // Top-1 / top-5 accuracy of a classifier on a labelled dataset (or a split of it), in onnxruntime-node.
 import { neverCancelled, type CancelSignal } from '../cancellation';
 import { batches } from '../data/batches';
+import { imageBatch } from '../data/imageBatch';
 import { imagesShape, type ImageDataset } from '../data/imageSet';
 import { HalocError } from '../errors';
 import { openClassifier, type Classifier } from './classifier';
@@ -28,7 +29,7 @@ export async function evaluateAccuracy(model: string | Uint8Array | Classifier, 
   let top5 = 0;
   let images = 0;
   try {
-    for (const batch of batches(dataset, { batchSize: options.batchSize ?? 256, ...(options.indices ? { indices: options.indices } : {}), cancel: options.cancel ?? neverCancelled })) {
+    for (const batch of batches(dataset, { batchSize: options.batchSize ?? imageBatch(dataset, 256), ...(options.indices ? { indices: options.indices } : {}), cancel: options.cancel ?? neverCancelled })) {
       const logits = await classifier.logits(batch.images, batch.size, imageDims);
       const classes = logits.length / batch.size;
       batch.labels!.forEach((label, r) => {

@@ -3,6 +3,7 @@
 // allocated against the target's latency table by a Lagrangian sweep (the whole front in one pass),
 // then a spread of front points and the baselines built, bias-corrected and measured on held-out
 // images. Its accuracy is "before fine-tuning": a preview, not the supernet search.
+import { imageBatch } from '../data/imageBatch';
 import * as os from 'node:os';
 import { neverCancelled, type CancelSignal } from '../cancellation';
 import { HalocError } from '../errors';
@@ -196,7 +197,7 @@ async function measurePhases(settings: FastSearchSettings, uniform: readonly num
   clock.end('errors');
 
   const fixed = fixedBatchSize(model);
-  const run = { batchSize: fixed ?? 64, dropLast: fixed !== undefined && fixed > 1, threads };
+  const run = { batchSize: fixed ?? imageBatch(calibration.dataset, 64), dropLast: fixed !== undefined && fixed > 1, threads };
   const originalBytes = encodeOnnx(inlineExternalData(model.proto, model.constants));
   const probeSet: EvalSet = { dataset: calibration.dataset, indices: calibration.indices.subarray(0, Math.min(calibration.indices.length, settings.sensitivityImages ?? 64)) };
   progress({ phase: 'sensitivity', fraction: 0, message: `measuring each layer's effect on the logits (${probeSet.indices.length} images)` });

@@ -4,6 +4,7 @@
 import * as os from 'node:os';
 import { neverCancelled, type CancelSignal } from '../cancellation';
 import { batches } from '../data/batches';
+import { imageBatch } from '../data/imageBatch';
 import { imagesShape, type ImageDataset } from '../data/imageSet';
 import { openInferenceSession } from '../evaluate/inferenceSession';
 
@@ -34,7 +35,7 @@ export async function logitsOn(model: Uint8Array, set: EvalSet, options: { reado
   const parts: Float32Array[] = [];
   let images = 0;
   try {
-    for (const batch of batches(set.dataset, { batchSize: options.batchSize ?? 64, indices: set.indices, cancel: options.cancel ?? neverCancelled, dropLast: options.dropLast === true })) {
+    for (const batch of batches(set.dataset, { batchSize: options.batchSize ?? imageBatch(set.dataset, 64), indices: set.indices, cancel: options.cancel ?? neverCancelled, dropLast: options.dropLast === true })) {
       const results = await session.run({ [input]: new ort.Tensor('float32', batch.images, [batch.size, ...imageDims]) }, [output]);
       parts.push(results[output]!.data as Float32Array);
       images += batch.size;
