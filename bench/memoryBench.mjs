@@ -3,7 +3,7 @@
 // its middle point, on the VGG-16-shaped model (~550 MB), in this process as the engine worker runs them.
 // Prints the peak resident set size against the model's size (the peer: the file itself) and the bar
 // (within 4 GB). The peak factors of engine/io/memoryLimit.ts come from this bench.
-// Usage: npx tsc -b && node bench/memoryBench.mjs [--model resnet50|vgg16] [--calibration 16]
+// Usage: npx tsc -b && node bench/memoryBench.mjs [--model resnet50|vgg16] [--calibration 16] [--verbose (progress with the RSS)]
 import * as fs from 'node:fs';
 import { createRequire } from 'node:module';
 import * as os from 'node:os';
@@ -33,7 +33,9 @@ try {
     fast: { calibration: Number(option('--calibration', '16')), points: 5 }, haloc: { searchEpochs: 0.25, finetuneEpochs: 1 }, workDir: path.join(work, 'work'),
   };
   let started = performance.now();
-  const { result } = await runSearchJob(settings, neverCancelled, () => undefined);
+  const verbose = args.includes('--verbose');
+  const report = (message) => verbose && console.log(`  [${mb(process.memoryUsage().rss)}] ${message}`);
+  const { result } = await runSearchJob(settings, neverCancelled, report);
   const searchS = (performance.now() - started) / 1000;
   const searchPeak = peakNow();
   const points = resultPoints(result);

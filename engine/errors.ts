@@ -10,6 +10,7 @@ export type HalocErrorCode =
   | 'UNSUPPORTED'
   | 'BAD_ARGUMENT'
   | 'IO'
+  | 'TOO_LARGE'
   | 'CANCELLED';
 
 /** A failure caused by the user's input or environment, never by a bug: shown as one line. */

@@ -7,7 +7,7 @@ import type { Preprocessing } from '../engine/data/preprocessing';
 import { HalocError } from '../engine/errors';
 import type { SearchJobSettings } from '../engine/search/searchJob';
 import type { JobRunner } from './jobProgress';
-import { defaultMode, defaultPreprocessing, defaultTarget, searchJobSettings, settingsLabel, type SearchChoices } from './jobSettings';
+import { defaultMode, defaultPreprocessing, defaultTarget, memoryLimit, searchJobSettings, settingsLabel, type SearchChoices } from './jobSettings';
 import { rememberData, rememberedData } from './modelDataConfig';
 import { pickSearchChoices } from './searchPicks';
 import { contentHash, type SearchResults, type ShownResult } from './searchResults';
@@ -77,7 +77,7 @@ async function runSearch(services: SearchServices, modelUri: vscode.Uri, setting
   const hash = contentHash(modelUri.fsPath);
   let job;
   try {
-    job = await services.jobs.run('search', { settings }, `HALOC: searching ${name}`);
+    job = await services.jobs.run('search', { settings, ...memoryLimit() }, `HALOC: searching ${name}`);
   } catch (error) {
     if (error instanceof HalocError && error.code === 'CANCELLED') {
       void vscode.window.showInformationMessage(`HALOC: the search of ${name} was cancelled; nothing was changed.`);

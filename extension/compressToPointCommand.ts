@@ -10,7 +10,7 @@ import { pointOutputPath, type CompressJobReport } from '../engine/search/compre
 import { compressReportMarkdown } from '../engine/search/compressReportMarkdown';
 import type { SearchJobSettings } from '../engine/search/searchJob';
 import type { SearchServices } from './compressModelCommand';
-import { outputFolder } from './jobSettings';
+import { memoryLimit, outputFolder } from './jobSettings';
 import { rememberedData } from './modelDataConfig';
 
 /** What the command resolves with (undefined when cancelled). */
@@ -35,7 +35,7 @@ export async function compressToPoint(services: SearchServices, modelUri: vscode
   let report: CompressJobReport;
   try {
     report = await services.jobs.run('compress', {
-      search, outputPath, point: { id: point.id, name: point.name, ranks: point.ranks, onnx: point.onnx }, ...(remembered ? { accuracyData: remembered } : {}),
+      search, outputPath, point: { id: point.id, name: point.name, ranks: point.ranks, onnx: point.onnx }, ...(remembered ? { accuracyData: remembered } : {}), ...memoryLimit(),
     }, `HALOC: writing ${point.name} of ${name}`);
   } catch (error) {
     if (error instanceof HalocError && error.code === 'CANCELLED') {

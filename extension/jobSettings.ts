@@ -85,3 +85,9 @@ export function settingsLabel(settings: SearchJobSettings): string {
   const budget = settings.budget === undefined ? 'whole front' : `budget ${settings.budget} x latency`;
   return `${settings.mode === 'fast' ? 'fast preview' : 'HALOC search'} · ${target} · ${data} · ${budget}`;
 }
+
+/** haloc.limits.memoryMB as a job's memory limit (absent: the engine's default, three quarters of this machine's memory). */
+export function memoryLimit(): { memoryLimitMb?: number } {
+  const mb = vscode.workspace.getConfiguration('haloc.limits').get<number>('memoryMB', 0);
+  return mb > 0 ? { memoryLimitMb: mb } : {};
+}

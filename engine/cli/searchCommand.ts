@@ -21,7 +21,7 @@ import { loadDataFromFlags, numberOption, positiveInteger, preprocessingOptions,
 /** The search command. */
 export const searchCommand: CliCommand = {
   name: 'search',
-  usage: `haloc search <model.onnx> --data <folder|tar|npy|npz> [--eval-data <folder|tar>] ${preprocessingUsage} --mode fast [--target ${searchTargets.join('|')}|<table.json>] [--budget <latency fraction>] [--batch N] [--calibration 256] [--probe-images 64] [--points 10] [--seed 0] [--granularity G] [--threads T] [--no-cache] [-o result.json] [--json] [--plan-out plan.json|--onnx-out model.onnx --point <i>|budget]\n       haloc search <model.onnx> --data <train folder|tar> [--eval-data <test folder|tar>] ${preprocessingUsage} --mode haloc [--target ...] [--budget 0.5[,0.7,...]] [--cost latency|macs] [--epochs 0.25] [--finetune-epochs 8] [--branches 4] [--cost-weight 2] [--arch-every 2] [--arch-lr 0.05] [--distill-weight 0.5] [--lr 1e-3] [--batch-size 64] [--baselines uniform,energy,flops] [--work-dir dir] [--resume] [-o result.json] [--json] [--plan-out plan.json [--point <i>]]`,
+  usage: `haloc search <model.onnx> --data <folder|tar|npy|npz> [--eval-data <folder|tar>] ${preprocessingUsage} --mode fast [--target ${searchTargets.join('|')}|<table.json>] [--budget <latency fraction>] [--batch N] [--calibration 256] [--probe-images 64] [--points 10] [--seed 0] [--granularity G] [--threads T] [--no-cache] [--memory-limit-mb M] [-o result.json] [--json] [--plan-out plan.json|--onnx-out model.onnx --point <i>|budget]\n       haloc search <model.onnx> --data <train folder|tar> [--eval-data <test folder|tar>] ${preprocessingUsage} --mode haloc [--target ...] [--budget 0.5[,0.7,...]] [--cost latency|macs] [--epochs 0.25] [--finetune-epochs 8] [--branches 4] [--cost-weight 2] [--arch-every 2] [--arch-lr 0.05] [--distill-weight 0.5] [--lr 1e-3] [--batch-size 64] [--baselines uniform,energy,flops] [--work-dir dir] [--resume] [-o result.json] [--json] [--plan-out plan.json [--point <i>]]`,
   summary: 'rank search: --mode haloc runs the HALOC supernet search, fine-tunes and measures one model per budget (see --mode haloc options below); --mode fast measures per-layer errors on calibration data and allocates ranks against the target latency table, giving a Pareto front measured on held-out data (before fine-tuning)',
   options: {
     data: { type: 'string' },
@@ -37,6 +37,7 @@ export const searchCommand: CliCommand = {
     granularity: { type: 'string' },
     threads: { type: 'string' },
     'no-cache': { type: 'boolean' },
+    'memory-limit-mb': { type: 'string' },
     output: { type: 'string', short: 'o' },
     json: { type: 'boolean' },
     'plan-out': { type: 'string' },

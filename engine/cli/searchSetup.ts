@@ -3,6 +3,7 @@
 import * as os from 'node:os';
 import { SharedCancelFlag } from '../cancellation';
 import { analyzeModel, type ModelAnalysis } from '../graph/analyzeModel';
+import { checkMemoryLimit, defaultMemoryLimitMb, modelBytesOnDisk } from '../io/memoryLimit';
 import { readOnnxModel, type OnnxModel } from '../onnx/onnxModel';
 import { resolveSearchLatency, type SearchLatency } from '../search/searchLatency';
 import { parseBatch, UsageError, type CliInvocation } from './cliArgs';
@@ -27,6 +28,7 @@ export async function withSearchSetup<T>(file: string, values: CliInvocation['va
   const threads = positiveInteger(values, 'threads') ?? os.cpus().length;
   const started = performance.now();
   const model = readOnnxModel(file);
+  checkMemoryLimit(modelBytesOnDisk(model), numberOption(values, 'memory-limit-mb', defaultMemoryLimitMb(), 0, 2 ** 40), file);
   const analysis = await analyzeModel(model, { batch: parseBatch(values.batch) });
   const cancel = new SharedCancelFlag();
   const onInterrupt = (): void => cancel.cancel();

@@ -11,6 +11,7 @@ import { outputDifference, type OutputDifference } from '../evaluate/outputDiffe
 import { analyzeModel, type ModelAnalysis } from '../graph/analyzeModel';
 import { timeModelsAlternating } from '../hardware/timeSession';
 import { isSameFile, writeFileAtomic } from '../io/atomicWrite';
+import { checkMemoryLimit, defaultMemoryLimitMb, modelBytesOnDisk } from '../io/memoryLimit';
 import { externalDataFiles } from '../onnx/externalData';
 import { decodeOnnxModel, readOnnxModel, type OnnxModel } from '../onnx/onnxModel';
 import { encodeOnnx, inlineExternalData, writeOnnxFile } from '../onnx/writeOnnx';
@@ -26,6 +27,8 @@ export interface CompressJobRequest {
   readonly outputPath: string;
   /** Labelled images to measure top-1 on when the search had none (a data-free preview): all of them are used. */
   readonly accuracyData?: JobData;
+  /** Refuse models that would need more memory (MB; default three quarters of this machine's, 0: no limit). */
+  readonly memoryLimitMb?: number;
 }
 
 /** A before / after figure and where it comes from. */
@@ -61,6 +64,7 @@ export async function runCompressJob(request: CompressJobRequest, cancel: Cancel
   const output = path.resolve(request.outputPath);
   progress('reading and analysing the model', 0);
   const model = readOnnxModel(search.modelPath);
+  checkMemoryLimit(modelBytesOnDisk(model), request.memoryLimitMb ?? defaultMemoryLimitMb(), search.modelPath);
   const protectedPaths = [path.resolve(model.filePath), ...externalDataFiles(model.graph, model.dir)];
   const clash = protectedPaths.find((p) => isSameFile(p, output) || isSameFile(p, `${output}.data`));
   if (clash) throw new HalocError('BAD_ARGUMENT', `${output}: refusing to overwrite the input model or its data file (${path.basename(clash)}); choose another output folder`);

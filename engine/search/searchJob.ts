@@ -9,6 +9,7 @@ import { loadDataset } from '../data/loadDataset';
 import type { Preprocessing } from '../data/preprocessing';
 import { HalocError } from '../errors';
 import { analyzeModel, type ModelAnalysis } from '../graph/analyzeModel';
+import { checkMemoryLimit, defaultMemoryLimitMb, modelBytesOnDisk } from '../io/memoryLimit';
 import { readOnnxModel } from '../onnx/onnxModel';
 import { fastSearch, type SearchProgress } from './fastSearch';
 import { halocSearch, type HalocProgress } from './halocSearch';
@@ -69,11 +70,12 @@ const fastPhases: Readonly<Record<SearchProgress['phase'], readonly [number, num
 };
 
 /** Runs a search job. */
-export async function runSearchJob(settings: SearchJobSettings, cancel: CancelSignal, progress: JobProgress): Promise<SearchJobResult> {
+export async function runSearchJob(settings: SearchJobSettings, cancel: CancelSignal, progress: JobProgress, memoryLimitMb = defaultMemoryLimitMb()): Promise<SearchJobResult> {
   const started = performance.now();
   if (settings.mode === 'haloc' && !settings.data) throw new HalocError('BAD_ARGUMENT', 'the full HALOC search trains the model and needs a labelled dataset: choose a dataset folder, or run the fast preview data-free');
   progress('reading and analysing the model', 0);
   const model = readOnnxModel(settings.modelPath);
+  checkMemoryLimit(modelBytesOnDisk(model), memoryLimitMb, settings.modelPath);
   const analysis = await analyzeModel(model, { batch: settings.batch });
   cancel.throwIfCancelled();
   const threads = jobThreads(settings.threads);

@@ -28,7 +28,7 @@ export const jobHandlers: { readonly [K in JobKind]: JobHandler<K> } = {
     const modelText = printOnnxText(model.proto, (index) => layerComment(byNode.get(index), unnamed(index)));
     return { analysis, modelText };
   },
-  search: (request, cancel, progress) => runSearchJob(request.settings, cancel, progress),
+  search: (request, cancel, progress) => runSearchJob(request.settings, cancel, progress, request.memoryLimitMb),
   compress: (request, cancel, progress) => runCompressJob(request, cancel, progress),
 };
 

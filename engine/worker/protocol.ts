@@ -17,7 +17,7 @@ export interface ModelInspection {
 export interface JobRequestMap {
   inspect: { request: { readonly modelPath: string; readonly settings: AnalysisSettings }; result: ModelInspection };
   /** A rank search of either mode (engine/search/searchJob.ts). */
-  search: { request: { readonly settings: SearchJobSettings }; result: SearchJobResult };
+  search: { request: { readonly settings: SearchJobSettings; readonly memoryLimitMb?: number }; result: SearchJobResult };
   /** Writes one point of a finished search as a model and reports it (engine/search/compressJob.ts). */
   compress: { request: CompressJobRequest; result: CompressJobReport };
 }
