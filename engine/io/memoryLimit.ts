@@ -3,10 +3,10 @@
 // `peakPerModelByte` times the model's bytes (the file and its external data) on top of the runtime's own
 // `runtimeMb`: bench/memoryBench.mjs measured a data-free fast search of the ResNet-50-shaped model
 // (102 MB) peaking at 4.6 GB (factors of every layer 0.8 GB, the layer-error pass 1.9 GB).
-import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { HalocError } from '../errors';
 import { externalDataFiles } from '../onnx/externalData';
+import { filesBytes } from './fileBytes';
 import type { OnnxModel } from '../onnx/onnxModel';
 
 /** Peak resident memory of a search (and of the compression after it) per byte of model, measured. */
@@ -25,14 +25,7 @@ export function defaultMemoryLimitMb(): number {
 
 /** The model's bytes on disk: its file and every external data file it names. */
 export function modelBytesOnDisk(model: OnnxModel): number {
-  const files = [model.filePath, ...externalDataFiles(model.graph, model.dir)];
-  return files.reduce((sum, file) => {
-    try {
-      return sum + fs.statSync(file).size;
-    } catch {
-      return sum;
-    }
-  }, 0);
+  return filesBytes([model.filePath, ...externalDataFiles(model.graph, model.dir)]);
 }
 
 /** Throws TOO_LARGE when a job on a model of `modelBytes` would need more than `limitMb` (0: no limit). */

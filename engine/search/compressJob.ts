@@ -2,7 +2,6 @@
 // (pointBuild.ts), checks it against the original in onnxruntime-node, measures both on this machine
 // (end-to-end latency; top-1 on the search's held-out labelled images when there are some), and only
 // then writes it through a temporary file and a rename, never over the original. Returns the report.
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { CancelSignal } from '../cancellation';
 import { HalocError } from '../errors';
@@ -11,6 +10,7 @@ import { outputDifference, type OutputDifference } from '../evaluate/outputDiffe
 import { analyzeModel, type ModelAnalysis } from '../graph/analyzeModel';
 import { timeModelsAlternating } from '../hardware/timeSession';
 import { isSameFile, writeFileAtomic } from '../io/atomicWrite';
+import { filesBytes } from '../io/fileBytes';
 import { checkMemoryLimit, defaultMemoryLimitMb, modelBytesOnDisk } from '../io/memoryLimit';
 import { externalDataFiles } from '../onnx/externalData';
 import { decodeOnnxModel, readOnnxModel, type OnnxModel } from '../onnx/onnxModel';
@@ -138,16 +138,6 @@ function splitsOf(search: SearchJobSettings, analysis: ModelAnalysis, progress: 
 function writeModel(built: BuiltPoint, output: string, model: OnnxModel, protectedPaths: readonly string[], cancel: CancelSignal): void {
   if (!built.proto) return writeFileAtomic(output, [built.bytes], protectedPaths, cancel);
   writeOnnxFile(built.proto, output, { encoded: built.bytes, protectedPaths, cancel, constants: model.constants, ...(built.bytes.length > 1.8e9 ? { externalDataMinBytes: 1024 } : {}) });
-}
-
-function filesBytes(files: readonly string[]): number {
-  return files.reduce((sum, file) => {
-    try {
-      return sum + fs.statSync(file).size;
-    } catch {
-      return sum;
-    }
-  }, 0);
 }
 
 /** `<model>.<tag>.onnx` for a point (in `folder`, default beside the model): e.g. mnist-8.haloc-front2.onnx. */

@@ -8,9 +8,8 @@ import * as vscode from 'vscode';
 import type { CompressModelOutcome } from '../../extension/compressModelCommand';
 import type { CompressToPointOutcome } from '../../extension/compressToPointCommand';
 import type { SearchResults } from '../../extension/searchResults';
-import { assertReportShown, eventually } from './support';
+import { activateHaloc, assertReportShown, eventually, EXTENSION_ID } from './support';
 
-const EXTENSION_ID = 'haloc-dev.haloc';
 const COMMANDS = ['haloc.openModelText', 'haloc.revealLayer', 'haloc.refreshModels'];
 
 /** The API object that the extension's activate() returns. */
@@ -329,12 +328,7 @@ describe('HALOC search and compression (integration)', function () {
   const options = { target: 'embedded-gpu', mode: 'fast', dataset: null, budget: null, calibration: 16, points: 3 };
 
   before(async function () {
-    const ext = vscode.extensions.getExtension<HalocApi>(EXTENSION_ID);
-    assert.ok(ext, `extension ${EXTENSION_ID} is not installed in this VS Code`);
-    api = await ext.activate();
-    const dir = process.env.HALOC_TEST_WORKSPACE ?? vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
-    assert.ok(dir, 'no workspace');
-    workspaceDir = dir;
+    ({ api, workspaceDir } = await activateHaloc());
     modelPath = path.join(workspaceDir, 'mnist-8.onnx');
     modelUri = vscode.Uri.file(modelPath);
     original = fs.readFileSync(modelPath);
@@ -426,12 +420,7 @@ describe('HALOC inline rank hints (integration)', function () {
   const wholeDocument = (doc: vscode.TextDocument): vscode.Range => new vscode.Range(0, 0, doc.lineCount, 0);
 
   before(async function () {
-    const ext = vscode.extensions.getExtension<HalocApi>(EXTENSION_ID);
-    assert.ok(ext, `extension ${EXTENSION_ID} is not installed in this VS Code`);
-    api = await ext.activate();
-    const dir = process.env.HALOC_TEST_WORKSPACE ?? vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
-    assert.ok(dir, 'no workspace');
-    workspaceDir = dir;
+    ({ api, workspaceDir } = await activateHaloc());
     modelUri = vscode.Uri.file(path.join(workspaceDir, 'mnist-8.onnx'));
     planPath = path.join(workspaceDir, 'mnist-8.ranks.json');
     pythonPath = path.join(workspaceDir, 'zz_net_for_hints.py');

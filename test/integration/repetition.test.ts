@@ -10,9 +10,8 @@ import * as vscode from 'vscode';
 import type { CompressModelOutcome } from '../../extension/compressModelCommand';
 import type { CompressToPointOutcome } from '../../extension/compressToPointCommand';
 import type { HalocApi } from '../../extension/extension';
-import { eventually } from './support';
+import { activateHaloc, eventually } from './support';
 
-const EXTENSION_ID = 'haloc-dev.haloc';
 const ROUNDS = 20;
 
 /** Open handles of this process by kind (timers, sockets, message ports, ...). */
@@ -36,11 +35,8 @@ describe('HALOC under repetition (integration)', function () {
   const options = { target: 'embedded-gpu', mode: 'fast', dataset: null, budget: null, calibration: 16, points: 3, searchAgain: true };
 
   before(async function () {
-    const ext = vscode.extensions.getExtension<HalocApi>(EXTENSION_ID);
-    assert.ok(ext, `extension ${EXTENSION_ID} is not installed in this VS Code`);
-    api = await ext.activate();
-    const dir = process.env.HALOC_TEST_WORKSPACE ?? vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
-    assert.ok(dir, 'no workspace');
+    const { api: activated, workspaceDir: dir } = await activateHaloc();
+    api = activated;
     modelUri = vscode.Uri.file(path.join(dir, 'mnist-8.onnx'));
     original = fs.readFileSync(modelUri.fsPath);
   });

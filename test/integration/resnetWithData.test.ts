@@ -13,9 +13,8 @@ import type { CompressModelOutcome } from '../../extension/compressModelCommand'
 import type { HalocApi } from '../../extension/extension';
 import type { PanelPoint } from '../../webview/protocol';
 import { keyboardOrder } from '../../webview/selectionOrder';
-import { assertReportShown, eventually } from './support';
+import { activateHaloc, assertReportShown, eventually } from './support';
 
-const EXTENSION_ID = 'haloc-dev.haloc';
 /** The model of this suite: ResNet-20, or the one the runner was given (HALOC_TEST_MODEL, a new user's trial). */
 const modelName = process.env.HALOC_TEST_DATA_MODEL ?? 'resnet20-cifar10.onnx';
 
@@ -45,11 +44,8 @@ describe(`HALOC on ${modelName} with its data (integration)`, function () {
   const written: string[] = [];
 
   before(async function () {
-    const ext = vscode.extensions.getExtension<HalocApi>(EXTENSION_ID);
-    assert.ok(ext, `extension ${EXTENSION_ID} is not installed in this VS Code`);
-    api = await ext.activate();
-    const dir = process.env.HALOC_TEST_WORKSPACE ?? vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
-    assert.ok(dir, 'no workspace');
+    const { api: activated, workspaceDir: dir } = await activateHaloc();
+    api = activated;
     workspaceDir = dir;
     if (!fs.existsSync(path.join(dir, 'cifar10-test-1000.tar'))) this.skip(); // a runner that did not add the example's data
     modelUri = vscode.Uri.file(path.join(dir, modelName));

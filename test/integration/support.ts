@@ -2,6 +2,10 @@
 import * as assert from 'assert';
 import * as path from 'path';
 import * as vscode from 'vscode';
+import type { HalocApi } from '../../extension/extension';
+
+/** The extension under test. */
+export const EXTENSION_ID = 'haloc-dev.haloc';
 
 /** Retries `probe` until it returns without throwing; on timeout throws its last error, prefixed with `what`. */
 export async function eventually<T>(what: string, probe: () => T | Promise<T>, timeoutMs = 30000): Promise<T> {
@@ -21,4 +25,14 @@ export function assertReportShown(reportPath: string): void {
   const label = vscode.window.tabGroups.activeTabGroup.activeTab?.label ?? '';
   const shown = label === `Preview ${path.basename(reportPath)}` || vscode.window.activeTextEditor?.document.uri.fsPath === reportPath;
   assert.ok(shown, `the active tab is '${label}', not the report ${reportPath}`);
+}
+
+/** Activates the extension under test: its API and the test workspace's folder. */
+export async function activateHaloc(): Promise<{ api: HalocApi; workspaceDir: string }> {
+  const ext = vscode.extensions.getExtension<HalocApi>(EXTENSION_ID);
+  assert.ok(ext, `extension ${EXTENSION_ID} is not installed in this VS Code`);
+  const api = await ext.activate();
+  const workspaceDir = process.env.HALOC_TEST_WORKSPACE ?? vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
+  assert.ok(workspaceDir, 'no workspace');
+  return { api, workspaceDir };
 }
