@@ -5,6 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { isInside } from '../engine/onnx/externalData';
 import type { LayerRank } from '../engine/factorize/rankPlan';
 import { modelHints, type ModelHints, type ModelInspector, type RankResultSource } from './hintSources';
 import { planEntryHint } from './hintText';
@@ -245,8 +246,7 @@ function insideWorkspace(file: string): boolean {
   const real = realPath(file);
   return real !== undefined && (vscode.workspace.workspaceFolders ?? []).some((folder) => {
     const root = realPath(folder.uri.fsPath);
-    const relative = root === undefined ? '..' : path.relative(root, real);
-    return !path.isAbsolute(relative) && relative.split(path.sep)[0] !== '..';
+    return root !== undefined && isInside(root, real);
   });
 }
 

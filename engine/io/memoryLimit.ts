@@ -33,5 +33,5 @@ export function checkMemoryLimit(modelBytes: number, limitMb: number, what: stri
   if (!(limitMb > 0)) return;
   const needMb = runtimeMb + (peakPerModelByte * modelBytes) / 2 ** 20;
   if (needMb <= limitMb) return;
-  throw new HalocError('TOO_LARGE', `${what}: the model has ${(modelBytes / 2 ** 20).toFixed(0)} MB of weights and a search on it needs about ${(needMb / 1024).toFixed(1)} GB of memory, over the limit of ${(limitMb / 1024).toFixed(1)} GB (${setting}); nothing was started`);
+  throw new HalocError('TOO_LARGE', `${what}: the model has ${(modelBytes / 2 ** 20).toFixed(0)} MB of weights and a search on it needs an estimated ${(needMb / 1024).toFixed(1)} GB of memory (${peakPerModelByte} bytes per byte of weights plus ${runtimeMb} MB, measured on a ResNet-50), over the limit of ${(limitMb / 1024).toFixed(1)} GB (${setting}); nothing was started`);
 }

@@ -100,7 +100,8 @@ function realPath(filePath: string): string {
   }
 }
 
-function isInside(dir: string, candidate: string): boolean {
+/** True when `candidate` lies strictly inside `dir` (both resolved paths; no link is followed). */
+export function isInside(dir: string, candidate: string): boolean {
   const rel = path.relative(dir, candidate);
   return rel !== '' && rel !== '..' && !rel.startsWith(`..${path.sep}`) && !path.isAbsolute(rel);
 }

@@ -11,7 +11,7 @@ import { analyzeModel, type ModelAnalysis } from '../graph/analyzeModel';
 import { timeModelsAlternating } from '../hardware/timeSession';
 import { isSameFile, writeFileAtomic } from '../io/atomicWrite';
 import { filesBytes } from '../io/fileBytes';
-import { checkMemoryLimit, defaultMemoryLimitMb, modelBytesOnDisk } from '../io/memoryLimit';
+import { checkMemoryLimit, defaultMemoryLimitMb } from '../io/memoryLimit';
 import { externalDataFiles } from '../onnx/externalData';
 import { decodeOnnxModel, readOnnxModel, type OnnxModel } from '../onnx/onnxModel';
 import { encodeOnnx, inlineExternalData, writeOnnxFile } from '../onnx/writeOnnx';
@@ -64,8 +64,8 @@ export async function runCompressJob(request: CompressJobRequest, cancel: Cancel
   const output = path.resolve(request.outputPath);
   progress('reading and analysing the model', 0);
   const model = readOnnxModel(search.modelPath);
-  checkMemoryLimit(modelBytesOnDisk(model), request.memoryLimitMb ?? defaultMemoryLimitMb(), search.modelPath);
   const protectedPaths = [path.resolve(model.filePath), ...externalDataFiles(model.graph, model.dir)];
+  checkMemoryLimit(filesBytes(protectedPaths), request.memoryLimitMb ?? defaultMemoryLimitMb(), search.modelPath);
   const clash = protectedPaths.find((p) => isSameFile(p, output) || isSameFile(p, `${output}.data`));
   if (clash) throw new HalocError('BAD_ARGUMENT', `${output}: refusing to overwrite the input model or its data file (${path.basename(clash)}); choose another output folder`);
   const analysis = await analyzeModel(model, { batch: search.batch });

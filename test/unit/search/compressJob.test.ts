@@ -13,7 +13,7 @@ import { resultPoints } from '../../../engine/search/resultView';
 import { runSearchJob, type SearchJobSettings } from '../../../engine/search/searchJob';
 import type { FastSearchResult } from '../../../engine/search/searchResult';
 import { expectHalocError, makeTempDir, removeDir } from '../testSupport';
-import { fastJobSettings, writeJobFiles, type JobFiles } from './jobSupport';
+import { fastJobSettings, pointRequest, writeJobFiles, type JobFiles } from './jobSupport';
 
 describe('search: the compress-a-point job', function () {
   this.timeout(120000);
@@ -32,10 +32,8 @@ describe('search: the compress-a-point job', function () {
   });
   after(() => removeDir(dir));
 
-  const request = (pointIndex: number, search = settings, searched = result): CompressJobRequest => {
-    const point = resultPoints(searched)[pointIndex]!;
-    return { search, point: { id: point.id, name: point.name, ranks: point.ranks, onnx: point.onnx }, outputPath: pointOutputPath(files.modelPath, point.id) };
-  };
+  const request = (pointIndex: number, search = settings, searched = result): CompressJobRequest =>
+    pointRequest(search, searched, pointIndex, pointOutputPath(files.modelPath, resultPoints(searched)[pointIndex]!.id));
 
   it('writes the bias-corrected model the search measured, with the report, and leaves the original as it was', async () => {
     const job = request(1);

@@ -12,11 +12,10 @@ import { neverCancelled, type CancelSignal } from '../../../engine/cancellation'
 import { HalocError } from '../../../engine/errors';
 import { writeFileAtomic } from '../../../engine/io/atomicWrite';
 import { runCompressJob, type CompressJobRequest } from '../../../engine/search/compressJob';
-import { resultPoints } from '../../../engine/search/resultView';
 import { runSearchJob, type SearchJobSettings } from '../../../engine/search/searchJob';
 import type { FastSearchResult } from '../../../engine/search/searchResult';
 import { expectHalocError, makeTempDir, removeDir } from '../testSupport';
-import { fastJobSettings, writeJobFiles, type JobFiles } from './jobSupport';
+import { fastJobSettings, pointRequest, writeJobFiles, type JobFiles } from './jobSupport';
 
 const sha256 = (file: string): string => createHash('sha256').update(fs.readFileSync(file)).digest('hex');
 
@@ -71,10 +70,7 @@ describe('search: faults during a job lose nothing', function () {
   });
   after(() => removeDir(dir));
 
-  const request = (outputPath: string): CompressJobRequest => {
-    const point = resultPoints(result)[1]!;
-    return { search: settings, point: { id: point.id, name: point.name, ranks: point.ranks, onnx: point.onnx }, outputPath };
-  };
+  const request = (outputPath: string): CompressJobRequest => pointRequest(settings, result, 1, outputPath);
 
   /** The next job, to a usable folder, works; the original is as it was. */
   const nextJobWorks = async (name: string): Promise<void> => {
@@ -170,10 +166,8 @@ describe('search: faults during a job lose nothing', function () {
       }
     });
     assert.ok(deleted, 'the model was not deleted during the search');
-    const searched = outcome.result as FastSearchResult;
-    const point = resultPoints(searched)[1]!;
     const output = path.join(dir, 'vanishing.haloc.onnx');
-    await assert.rejects(runCompressJob({ search, point: { id: point.id, name: point.name, ranks: point.ranks, onnx: point.onnx }, outputPath: output }, neverCancelled, () => undefined), (e: unknown) => e instanceof HalocError && e.code === 'NOT_FOUND' && !e.message.includes('\n'));
+    await assert.rejects(runCompressJob(pointRequest(search, outcome.result, 1, output), neverCancelled, () => undefined), (e: unknown) => e instanceof HalocError && e.code === 'NOT_FOUND' && !e.message.includes('\n'));
     assert.ok(!fs.existsSync(output));
     await nextJobWorks('after-delete.onnx');
   });

@@ -7,6 +7,8 @@ import { analyzeModel } from '../../../engine/graph/analyzeModel';
 import { writeLatencyTable } from '../../../engine/hardware/latencyTable';
 import { readOnnxModel } from '../../../engine/onnx/onnxModel';
 import { encodeOnnx } from '../../../engine/onnx/writeOnnx';
+import type { CompressJobRequest } from '../../../engine/search/compressJob';
+import { resultPoints, type SearchResultFile } from '../../../engine/search/resultView';
 import type { SearchJobSettings } from '../../../engine/search/searchJob';
 import { encodePng, rgbImage, writeFiles } from '../data/dataTestSupport';
 import { knownAnswerLatency, knownAnswerModelProto } from './searchSupport';
@@ -46,4 +48,10 @@ export function fastJobSettings(files: JobFiles, over: Partial<SearchJobSettings
     workDir: path.join(path.dirname(files.modelPath), 'work'),
     ...over,
   };
+}
+
+/** The compress-job request of point `index` of `result` (searched with `search`), written to `outputPath`. */
+export function pointRequest(search: SearchJobSettings, result: SearchResultFile, index: number, outputPath: string): CompressJobRequest {
+  const point = resultPoints(result)[index]!;
+  return { search, point: { id: point.id, name: point.name, ranks: point.ranks, onnx: point.onnx }, outputPath };
 }
