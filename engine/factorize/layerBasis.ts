@@ -7,12 +7,12 @@ import { attributeInt } from '../onnx/attributes';
 import { transposeValues } from '../onnx/constTensor';
 import type { LayerFactors } from './layerFactors';
 import { svdBasis, svdErrorByRank, svdFactors, type SvdBasis } from './svdFactors';
-import { tuckerBasis, tuckerErrorByRank, tuckerFactors, type TuckerBasis } from './tucker2';
+import { tuckerBasis, tuckerErrorByRank, tuckerFactors, type TuckerVectors } from './tucker2';
 
-/** A layer's basis with its weight (needed again by HOOI). */
+/** A layer's basis (Tucker-2: with its weight as stored, which the factors of a rank are computed from). */
 export type LayerBasis =
-  | { readonly kind: 'tucker2'; readonly weight: Float32Array; readonly basis: TuckerBasis; readonly errorByRank: Float64Array }
-  | { readonly kind: 'svd'; readonly weight: Float32Array; readonly basis: SvdBasis; readonly errorByRank: Float64Array };
+  | { readonly kind: 'tucker2'; readonly weight: Float32Array; readonly basis: TuckerVectors; readonly errorByRank: Float64Array }
+  | { readonly kind: 'svd'; readonly basis: SvdBasis; readonly errorByRank: Float64Array };
 
 /** Computes the basis of a compressible layer. */
 export async function layerBasis(model: OnnxModel, layer: LayerAnalysis): Promise<LayerBasis> {
@@ -23,14 +23,17 @@ export async function layerBasis(model: OnnxModel, layer: LayerAnalysis): Promis
   if (!constant) throw new HalocError('UNSUPPORTED', `layer '${layer.name}': its weight is not a constant`);
   const raw = constant.toFloat32();
   if (shape.kind === 'tucker2') {
-    const basis = await tuckerBasis(raw, shape.outChannels, shape.inChannels, shape.kernelElements);
-    return { kind: 'tucker2', weight: raw, basis, errorByRank: tuckerErrorByRank(basis) };
+    const full = await tuckerBasis(raw, shape.outChannels, shape.inChannels, shape.kernelElements);
+    // the core (float64, twice the weight's size) is not kept: the factors of a rank compute their own
+    const { outChannels, inChannels, kernelElements, outSpectrum, inSpectrum, outVectors, inVectors } = full;
+    const vectors: TuckerVectors = { outChannels, inChannels, kernelElements, outSpectrum, inSpectrum, outVectors, inVectors };
+    return { kind: 'tucker2', weight: raw, basis: vectors, errorByRank: tuckerErrorByRank(full) };
   }
   // SVD works on W [in, out] with y = x W: Conv and Gemm(transB) store the transpose [out, in].
   const storedAsOutIn = layer.op === 'Conv' || (layer.op === 'Gemm' && attributeInt(node, 'transB', 0) === 1);
   const weight = storedAsOutIn ? transposeValues(raw, [shape.outFeatures, shape.inFeatures], [1, 0]) : raw;
   const basis = await svdBasis(weight, shape.inFeatures, shape.outFeatures);
-  return { kind: 'svd', weight, basis, errorByRank: svdErrorByRank(basis) };
+  return { kind: 'svd', basis, errorByRank: svdErrorByRank(basis) };
 }
 
 /** Factors of the layer at an equal rank r (Tucker-2 ranks are clipped per mode). */

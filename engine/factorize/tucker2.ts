@@ -24,6 +24,9 @@ export interface TuckerBasis {
   readonly energy: number;
 }
 
+/** What the factors of every rank need from a basis (a search keeps this for each layer, not the core). */
+export type TuckerVectors = Omit<TuckerBasis, 'core' | 'energy'>;
+
 /** HOSVD of W[Cout, Cin, K] (row-major). */
 export async function tuckerBasis(weight: Float32Array | Float64Array, outChannels: number, inChannels: number, kernelElements: number): Promise<TuckerBasis> {
   const w = Float64Array.from(weight);
@@ -64,7 +67,7 @@ export function tuckerErrorByRank(basis: TuckerBasis): Float64Array {
 }
 
 /** Factors at ranks (r_in, r_out) from the HOSVD basis, refined by `hooiIterations` HOOI sweeps. */
-export async function tuckerFactors(weight: Float32Array | Float64Array, basis: TuckerBasis, rankIn: number, rankOut: number, hooiIterations = 0): Promise<TuckerFactors> {
+export async function tuckerFactors(weight: Float32Array | Float64Array, basis: TuckerVectors, rankIn: number, rankOut: number, hooiIterations = 0): Promise<TuckerFactors> {
   const { outChannels: co, inChannels: ci, kernelElements: k } = basis;
   let outRows = basis.outVectors.subarray(0, rankOut * co);
   let inRows = basis.inVectors.subarray(0, rankIn * ci);

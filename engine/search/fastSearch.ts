@@ -7,6 +7,7 @@ import { imageBatch } from '../data/imageBatch';
 import * as os from 'node:os';
 import { neverCancelled, type CancelSignal } from '../cancellation';
 import { HalocError } from '../errors';
+import { factorsAtRank } from '../factorize/layerBasis';
 import type { LayerRank } from '../factorize/rankPlan';
 import type { ModelAnalysis } from '../graph/analyzeModel';
 import { lowRankMacs } from '../graph/lowRankCost';
@@ -20,7 +21,6 @@ import { measureLayerErrors, type ErrorJob, type LayerErrors } from './measureLa
 import { fixedBatchSize } from './modelBatch';
 import { PointEvaluator } from './pointEvaluator';
 import { buildPointModel, type PointRanks, type ShiftLookup } from './pointModel';
-import { rankDelta } from './rankDeltas';
 import type { EvalSet } from './pointEvaluation';
 import { logitsOn } from './pointEvaluation';
 import type { BaselinePoint, FastSearchResult, FrontPoint, SearchedLayer, SearchPoint } from './searchResult';
@@ -183,7 +183,7 @@ async function measurePhases(settings: FastSearchSettings, uniform: readonly num
   const layers = await prepareSearchLayers(model, analysis, latency.table, latency.layerKeys, cancel, (f) => progress({ phase: 'factorize', fraction: f, message: 'factorizing the compressible layers' }));
   if (layers.length === 0) throw new HalocError('BAD_ARGUMENT', `${analysis.model.name}: no compressible layer has a latency entry for target '${latency.target}': nothing to search`);
   const factors = new FactorCache();
-  const jobs = errorJobs(model, layers, baselineRanks(layers, uniform, energy), factors, cancel);
+  const jobs = errorJobs(layers, baselineRanks(layers, uniform, energy));
   clock.end('factorize');
 
   const message = `measuring layer errors on ${calibration.indices.length} calibration images`;
@@ -207,19 +207,15 @@ async function measurePhases(settings: FastSearchSettings, uniform: readonly num
   return { layers, factors, errors, shiftOf, sensitivities, originalBytes, run, probeImages: probeSet.indices.length };
 }
 
-/** The error-measurement jobs: every candidate and baseline rank of every layer (weight changes made when measured). */
-function errorJobs(model: OnnxModel, layers: readonly SearchLayer[], extra: ReadonlyMap<string, ReadonlySet<number>>, factors: FactorCache, cancel: CancelSignal): ErrorJob[] {
+/**
+ * The error-measurement jobs: every candidate and baseline rank of every layer, measured with the
+ * factors of the layer's largest rank (made when its group runs, not kept: the smaller ranks' factors
+ * are their leading parts).
+ */
+function errorJobs(layers: readonly SearchLayer[], extra: ReadonlyMap<string, ReadonlySet<number>>): ErrorJob[] {
   return layers.map((layer) => {
     const ranks = [...new Set([...layer.candidates, ...(extra.get(layer.layer.name) ?? [])])].sort((a, b) => a - b);
-    const deltas = async (): Promise<Float32Array[]> => {
-      const made: Float32Array[] = [];
-      for (const rank of ranks) {
-        cancel.throwIfCancelled();
-        made.push(await rankDelta(model, layer.layer, layer.weight, await factors.get(layer, rank)));
-      }
-      return made;
-    };
-    return { layer: layer.layer, weight: layer.weight, ranks, deltas };
+    return { layer: layer.layer, weight: layer.weight, ranks, factors: () => factorsAtRank(layer.basis, ranks[ranks.length - 1] ?? 1, 0) };
   });
 }
 

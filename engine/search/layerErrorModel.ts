@@ -1,17 +1,24 @@
 // A small ONNX model that measures, for one layer and every candidate rank at once, the output error
-// of the factorized layer on a batch of its real inputs: the original layer gives Y; one convolution
-// (or matrix product) with the weight changes of all ranks stacked along the output channels gives
-// D_k = Y_rk - Y; per-channel sums of D and D^2 and the sum of Y^2 come back (a few numbers, not the
-// activations).
+// of the factorized layer on a batch of its real inputs: the original layer gives Y (and Y0 without
+// its bias); the factorized chain of every rank gives Y_r, computed as the rewrite computes it; the
+// differences D_r = Y_r - Y0 (the bias is the same on both sides) are reduced to per-channel sums of D
+// and D^2 and the sum of Y^2 (a few numbers, not the activations).
+//
+// The ranks share one set of factors, those of the largest rank: HOSVD and SVD truncations nest (the
+// factors of a smaller rank are the leading rows / columns of the larger rank's), so the first factor
+// runs once at the largest rank and each rank takes the leading channels of its output. A layer's
+// error model therefore holds about one copy of its weight's size, not one per rank: the stacked
+// weight changes W_r - W of every rank took 568 MB for one 2048 x 1024 layer of ResNet-50.
 import { HalocError } from '../errors';
+import type { LayerFactors, SvdFactors, TuckerFactors } from '../factorize/layerFactors';
 import type { LayerAnalysis } from '../graph/analyzeModel';
-import { attributeInt } from '../onnx/attributes';
+import { transposeValues } from '../onnx/constTensor';
 import { DataType } from '../onnx/dataType';
 import { float32Tensor, GraphBuilder, int64Tensor } from '../onnx/graphBuilder';
 import type { OnnxModel } from '../onnx/onnxModel';
 import type { onnx } from '../onnx/proto';
 import { encodeOnnx } from '../onnx/writeOnnx';
-import type { StoredWeight } from './rankDeltas';
+import type { StoredWeight } from './storedWeight';
 
 /** The error model of one layer and what its outputs mean. */
 export interface LayerErrorModel {
@@ -27,44 +34,144 @@ export const errorOutputs = { sumD: 'sum_d', sumD2: 'sum_d2', sumY2: 'sum_y2', s
 /** Attributes each op keeps in the opset-13 error model. */
 const keptAttributes: Readonly<Record<string, ReadonlySet<string> | 'all'>> = { Conv: 'all', Gemm: new Set(['transA', 'transB', 'alpha', 'beta']), MatMul: new Set() };
 
-/** Builds the error model of `layer` for the weight changes `deltas` (one per rank, stored layout). */
-export function layerErrorModel(model: OnnxModel, layer: LayerAnalysis, weight: StoredWeight, deltas: readonly Float32Array[]): LayerErrorModel {
+/**
+ * Builds the error model of `layer` at `ranks` (ascending) from `factors`, the HOSVD / SVD factors
+ * (no HOOI) at the largest of them; Tucker-2 ranks are clipped per mode as factorsAtRank clips them.
+ */
+export function layerErrorModel(model: OnnxModel, layer: LayerAnalysis, weight: StoredWeight, factors: LayerFactors, ranks: readonly number[]): LayerErrorModel {
   const node = model.graph.node?.[layer.nodeIndex] ?? {};
   const inputRank = layer.inputShape?.length ?? 0;
   const outputRank = layer.outputShape?.length ?? 0;
   const kept = keptAttributes[layer.op];
   if (!kept) throw new HalocError('UNSUPPORTED', `layer '${layer.name}': ${layer.op} has no error model`);
   if (inputRank < 2 || outputRank < 2) throw new HalocError('UNSUPPORTED', `layer '${layer.name}': its input and output shapes are not resolved`);
+  if (ranks.length === 0 || ranks.some((r, i) => !Number.isInteger(r) || r < 1 || (i > 0 && r <= ranks[i - 1]!))) throw new HalocError('BAD_ARGUMENT', `layer '${layer.name}': error-model ranks must be ascending positive integers, not [${ranks.join(', ')}]`);
   const b = new GraphBuilder({ name: 'layer_error', opset: 13 });
   b.input('x', Array.from({ length: inputRank }, (_, i) => `d${i}`));
   const w = b.initializer(float32Tensor('w', weight.dims, weight.values));
   const bias = node.input?.[2] ? model.constants.get(node.input[2]) : undefined;
-  const stacked = stackDeltas(layer, node, weight, deltas);
-  const dw = b.initializer(float32Tensor('dw', stacked.dims, stacked.values));
   const attributes = (node.attribute ?? []).filter((a) => kept === 'all' || kept.has(a.name ?? ''));
   const withBias = bias ? ['x', w, b.initializer(float32Tensor('bias', bias.dims, bias.toFloat32()))] : ['x', w];
   b.copyNode({ name: 'original', opType: layer.op, attribute: attributes }, withBias, ['y']);
-  b.copyNode({ name: 'delta', opType: layer.op, attribute: attributes.filter((a) => a.name !== 'beta') }, ['x', dw], ['d']);
-  const axes = Array.from({ length: outputRank }, (_, i) => i).filter((i) => i !== (layer.op === 'MatMul' ? outputRank - 1 : 1));
-  b.node('ReduceSum', ['d', b.initializer(int64Tensor('axes', [axes.length], axes))], { keepdims: 0 }, { outputs: [errorOutputs.sumD] });
-  b.node('ReduceSumSquare', ['d'], { axes, keepdims: 0 }, { outputs: [errorOutputs.sumD2] });
+  b.copyNode({ name: 'original_no_bias', opType: layer.op, attribute: attributes.filter((a) => a.name !== 'beta') }, ['x', w], ['y0']);
+  const chains = new ChainBuilder(b, layer, node);
+  const stacked = factors.kind === 'tucker2' ? chains.tucker(factors, ranks) : chains.svd(factors, ranks);
+  const [d = ''] = b.node('Sub', [stacked, 'y0']);
+  // d is [K, ...output]: reduce every axis but the rank axis and the channel axis
+  const channelAxis = 1 + (layer.op === 'MatMul' ? outputRank - 1 : 1);
+  const axes = Array.from({ length: outputRank + 1 }, (_, i) => i).filter((i) => i !== 0 && i !== channelAxis);
+  b.node('ReduceSum', [d, b.initializer(int64Tensor('axes', [axes.length], axes))], { keepdims: 0 }, { outputs: [errorOutputs.sumD] });
+  b.node('ReduceSumSquare', [d], { axes, keepdims: 0 }, { outputs: [errorOutputs.sumD2] });
   b.node('ReduceSumSquare', ['y'], { keepdims: 0 }, { outputs: [errorOutputs.sumY2] });
   b.node('Shape', ['y'], {}, { outputs: [errorOutputs.shapeY] });
   for (const name of Object.values(errorOutputs)) b.output(name, undefined, name === errorOutputs.shapeY ? DataType.INT64 : DataType.FLOAT);
-  return { bytes: encodeOnnx(b.build()), channels: stacked.channels, rankCount: deltas.length };
+  const channels = factors.kind === 'tucker2' ? factors.lastCR.length / factors.rankOut : factors.rightRO.length / factors.rank;
+  return { bytes: encodeOnnx(b.build()), channels, rankCount: ranks.length };
 }
 
-/** The deltas stacked along the output channels: [K Cout, ...] (Conv, Gemm transB) or [in, K out]. */
-function stackDeltas(layer: LayerAnalysis, node: onnx.INodeProto, weight: StoredWeight, deltas: readonly Float32Array[]): { values: Float32Array; dims: number[]; channels: number } {
-  const count = deltas.length;
-  const size = weight.values.length;
-  const values = new Float32Array(count * size);
-  const [rows = 0, cols = 0] = weight.dims;
-  if (layer.op === 'Conv' || (layer.op === 'Gemm' && attributeInt(node, 'transB', 0) === 1)) {
-    deltas.forEach((d, k) => values.set(d, k * size));
-    return { values, dims: [count * rows, ...weight.dims.slice(1)], channels: rows };
+/** Float32 elements an error model of `layer` at `ranks` holds (its weight and the shared factors), for memory bounds. */
+export function errorModelElements(layer: LayerAnalysis, ranks: readonly number[]): number {
+  const shape = layer.lowRankShape;
+  const top = ranks.length > 0 ? Math.max(...ranks) : 0;
+  if (!shape) return 0;
+  if (shape.kind === 'svd') return shape.inFeatures * shape.outFeatures + Math.min(top, shape.inFeatures, shape.outFeatures) * (shape.inFeatures + shape.outFeatures);
+  const { inChannels: ci, outChannels: co, kernelElements: k } = shape;
+  const perRank = ranks.reduce((sum, r) => sum + Math.min(r, co) * (Math.min(r, ci) * k + co), 0);
+  return co * ci * k + Math.min(top, ci) * ci + perRank;
+}
+
+/** Adds the factorized chains of one layer to an error model; each method returns the stacked [K, ...output] tensor. */
+class ChainBuilder {
+  private readonly kernel: number[];
+  private intCount = 0;
+
+  constructor(
+    private readonly b: GraphBuilder,
+    private readonly layer: LayerAnalysis,
+    private readonly node: onnx.INodeProto,
+  ) {
+    this.kernel = (layer.weightShape ?? []).slice(2).map(() => 1);
   }
-  // [in, out] per rank -> [in, K out]: row i holds the K rows i side by side
-  for (let i = 0; i < rows; i++) deltas.forEach((d, k) => values.set(d.subarray(i * cols, (i + 1) * cols), (i * count + k) * cols));
-  return { values, dims: [rows, count * cols], channels: cols };
+
+  /** Tucker-2: the first 1x1 conv at the largest rank, then per rank its leading channels, the core conv and the last 1x1 conv. */
+  tucker(f: TuckerFactors, ranks: readonly number[]): string {
+    const [outChannels = 0, inChannels = 0, ...kernel] = this.layer.weightShape ?? [];
+    const k = kernel.reduce((p, d) => p * d, 1);
+    const first = this.b.initializer(float32Tensor('first', [f.rankIn, inChannels, ...this.kernel], f.firstRC));
+    const [t = ''] = this.b.node('Conv', ['x', first], { kernel_shape: this.kernel });
+    const coreAttributes = (this.node.attribute ?? []).filter((a) => a.name !== 'group');
+    const outputs = ranks.map((rank, i) => {
+      const rankIn = Math.min(rank, f.rankIn);
+      const rankOut = Math.min(rank, f.rankOut);
+      const core = new Float32Array(rankOut * rankIn * k);
+      for (let a = 0; a < rankOut; a++) core.set(f.core.subarray(a * f.rankIn * k, (a * f.rankIn + rankIn) * k), a * rankIn * k);
+      const last = new Float32Array(outChannels * rankOut);
+      for (let o = 0; o < outChannels; o++) last.set(f.lastCR.subarray(o * f.rankOut, o * f.rankOut + rankOut), o * rankOut);
+      const leading = this.slice(t, 0, rankIn, 1);
+      const coreName = this.b.initializer(float32Tensor(`core_${i}`, [rankOut, rankIn, ...kernel], core));
+      this.b.copyNode({ name: `core_conv_${i}`, opType: 'Conv', attribute: coreAttributes }, [leading, coreName], [`core_out_${i}`]);
+      const lastName = this.b.initializer(float32Tensor(`last_${i}`, [outChannels, rankOut, ...this.kernel], last));
+      return this.b.node('Conv', [`core_out_${i}`, lastName], { kernel_shape: this.kernel })[0]!;
+    });
+    return this.stack(outputs);
+  }
+
+  /**
+   * SVD: the first factor at the largest rank, then the second factor in segments between consecutive
+   * ranks (each segment's rows once), summed cumulatively: Y_r = sum of the segments up to r.
+   */
+  svd(f: SvdFactors, ranks: readonly number[]): string {
+    const inFeatures = f.leftIR.length / f.rank;
+    const outFeatures = f.rightRO.length / f.rank;
+    const conv = this.layer.op === 'Conv';
+    const featureAxis = conv ? 1 : -1;
+    let t: string;
+    if (conv) {
+      const attributes = (this.node.attribute ?? []).filter((a) => a.name !== 'group');
+      const left = this.b.initializer(float32Tensor('left', [f.rank, inFeatures, ...this.kernel], transposeValues(f.leftIR, [inFeatures, f.rank], [1, 0])));
+      this.b.copyNode({ name: 'svd_in', opType: 'Conv', attribute: attributes }, ['x', left], ['t']);
+      t = 't';
+    } else {
+      const left = this.b.initializer(float32Tensor('left', [inFeatures, f.rank], f.leftIR));
+      const transA = (this.node.attribute ?? []).find((a) => a.name === 'transA')?.i;
+      const alpha = (this.node.attribute ?? []).find((a) => a.name === 'alpha')?.f;
+      [t = ''] = this.layer.op === 'Gemm' ? this.b.node('Gemm', ['x', left], { transA: Number(transA ?? 0), alpha: { float: alpha ?? 1 } }) : this.b.node('MatMul', ['x', left]);
+    }
+    const segments: string[] = [];
+    let start = 0;
+    for (const [i, rank] of ranks.entries()) {
+      const end = Math.min(rank, f.rank);
+      // a rank past the factors' size adds nothing: its segment is empty, Y_r equals the previous rank's
+      if (end === start) {
+        segments.push(this.b.node('Sub', ['y0', 'y0'])[0]!);
+        continue;
+      }
+      const rows = f.rightRO.subarray(start * outFeatures, end * outFeatures);
+      const part = this.slice(t, start, end, featureAxis);
+      const right = conv
+        ? this.b.initializer(float32Tensor(`right_${i}`, [outFeatures, end - start, ...this.kernel], transposeValues(rows, [end - start, outFeatures], [1, 0])))
+        : this.b.initializer(float32Tensor(`right_${i}`, [end - start, outFeatures], rows));
+      segments.push(this.b.node(conv ? 'Conv' : 'MatMul', [part, right], conv ? { kernel_shape: this.kernel } : {})[0]!);
+      start = end;
+    }
+    const axis = this.b.initializer(int64Tensor('cumsum_axis', [], [0]));
+    return this.b.node('CumSum', [this.stack(segments), axis])[0]!;
+  }
+
+  /** Channels [start, end) of `tensor` along `axis`. */
+  private slice(tensor: string, start: number, end: number, axis: number): string {
+    return this.b.node('Slice', [tensor, this.ints([start]), this.ints([end]), this.ints([axis])])[0]!;
+  }
+
+  /** [K, ...] from K tensors of one shape. */
+  private stack(tensors: readonly string[]): string {
+    const zero = this.ints([0]);
+    const expanded = tensors.map((t) => this.b.node('Unsqueeze', [t, zero])[0]!);
+    return this.b.node('Concat', expanded, { axis: 0 })[0]!;
+  }
+
+  /** A new int64 initializer [values.length]. */
+  private ints(values: readonly number[]): string {
+    return this.b.initializer(int64Tensor(`ints_${this.intCount++}`, [values.length], values));
+  }
 }

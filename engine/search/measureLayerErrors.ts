@@ -1,29 +1,32 @@
 // Per-layer output error of every candidate rank on calibration images: the original model runs once
-// per batch with the layer inputs exposed, then each layer's error model (all its ranks at once) runs
-// on that layer's input. Sums are accumulated in float64 over the batches.
+// per batch with the layer inputs exposed, then each layer's error model (all its ranks at once, the
+// factorized chains as the rewrite computes them) runs on that layer's input. Sums are accumulated in
+// float64 over the batches.
 import * as os from 'node:os';
 import type * as Ort from 'onnxruntime-node';
 import { neverCancelled, type CancelSignal } from '../cancellation';
 import { batches } from '../data/batches';
 import { imagesShape, type ImageDataset } from '../data/imageSet';
 import { HalocError } from '../errors';
+import type { LayerFactors } from '../factorize/layerFactors';
 import type { LayerAnalysis } from '../graph/analyzeModel';
 import type { OnnxModel } from '../onnx/onnxModel';
 import { openActivationTap } from './activationTap';
-import { errorOutputs, layerErrorModel } from './layerErrorModel';
+import { errorModelElements, errorOutputs, layerErrorModel } from './layerErrorModel';
 import { fixedBatchSize } from './modelBatch';
-import type { StoredWeight } from './rankDeltas';
+import type { StoredWeight } from './storedWeight';
 import { openInferenceSession } from '../evaluate/inferenceSession';
 
-/** One layer to measure: its weight and (made when its group runs) the weight change W_r - W of each rank. */
+/** One layer to measure: its weight, its ranks (ascending) and (made when its group runs) its factors. */
 export interface ErrorJob {
   readonly layer: LayerAnalysis;
   readonly weight: StoredWeight;
   readonly ranks: readonly number[];
-  deltas(): Promise<readonly Float32Array[]>;
+  /** The HOSVD / SVD factors (no HOOI) at the largest rank: each smaller rank's are their leading part. */
+  factors(): Promise<LayerFactors>;
 }
 
-/** Stacked weight changes held at once by default (bytes); layers beyond it run in further passes over the images. */
+/** Error-model weights held at once by default (bytes); layers beyond it run in further passes over the images. */
 const defaultGroupBytes = 256 * 2 ** 20;
 
 /**
@@ -56,7 +59,7 @@ export interface CalibrationErrors {
 export interface ErrorSettings {
   readonly batchSize?: number;
   readonly threads?: number;
-  /** Stacked weight changes held at once (bytes; default 256 MiB). */
+  /** Error-model weights (each layer's weight and factors) held at once (bytes; default 256 MiB). */
   readonly groupBytes?: number;
   /** Stacked outputs an error model computes in one run (bytes; default 256 MiB): fewer images per run beyond it. */
   readonly runBytes?: number;
@@ -73,12 +76,12 @@ export async function measureLayerErrors(model: OnnxModel, jobs: readonly ErrorJ
   return { errors, images };
 }
 
-/** Consecutive jobs whose stacked weight changes fit in `groupBytes` (a larger job alone). */
+/** Consecutive jobs whose error models' weights fit in `groupBytes` (a larger job alone). */
 function jobGroups(jobs: readonly ErrorJob[], groupBytes: number): ErrorJob[][] {
   const groups: ErrorJob[][] = [];
   let bytes = Infinity;
   for (const job of jobs) {
-    const size = 4 * job.ranks.length * job.weight.values.length;
+    const size = 4 * errorModelElements(job.layer, job.ranks);
     if (bytes + size > groupBytes) {
       groups.push([]);
       bytes = 0;
@@ -102,7 +105,7 @@ async function measureGroup(model: OnnxModel, jobs: readonly ErrorJob[], dataset
     const accumulators = jobs.map((job) => new ErrorSums(job));
     for (const job of jobs) {
       cancel.throwIfCancelled();
-      sessions.push(await openErrorSession(model, job, await job.deltas(), threads));
+      sessions.push(await openErrorSession(model, job, await job.factors(), threads));
     }
     const imageDims = imagesShape(dataset, 1).slice(1);
     let images = 0;
@@ -149,8 +152,8 @@ function* imageSlices(ort: typeof Ort, tensor: Ort.Tensor, images: number, perSl
 }
 
 /** The error model's session; no memory arena (its stacked outputs are large and needed only once per batch). */
-function openErrorSession(model: OnnxModel, job: ErrorJob, deltas: readonly Float32Array[], threads: number): Promise<Ort.InferenceSession> {
-  return openInferenceSession(layerErrorModel(model, job.layer, job.weight, deltas).bytes, `the error model of layer '${job.layer.name}'`, threads, { memoryArena: false });
+function openErrorSession(model: OnnxModel, job: ErrorJob, factors: LayerFactors, threads: number): Promise<Ort.InferenceSession> {
+  return openInferenceSession(layerErrorModel(model, job.layer, job.weight, factors, job.ranks).bytes, `the error model of layer '${job.layer.name}'`, threads, { memoryArena: false });
 }
 
 /** Running sums of one layer over the calibration batches. */

@@ -15,7 +15,7 @@ import type { onnx } from '../onnx/proto';
 import { applyBiasShifts, type BiasShift } from './biasCorrection';
 import { measureLayerErrors, type ErrorJob } from './measureLayerErrors';
 import type { NamedSet } from './fastSearch';
-import { rankDelta, storedWeight } from './rankDeltas';
+import { storedWeight } from './storedWeight';
 
 /** A point to build: its ranks, and (HALOC mode) its fine-tuned model. */
 export interface PointSpec {
@@ -47,7 +47,7 @@ export async function buildFastPoint(model: OnnxModel, analysis: ModelAnalysis, 
     const factors = await factorsAtRank(await layerBasis(model, layer), rank, 0);
     const weight = storedWeight(model, layer);
     rewrites.push({ layer, factors });
-    jobs.push({ layer, weight, ranks: [rank], deltas: async () => [await rankDelta(model, layer, weight, factors)] });
+    jobs.push({ layer, weight, ranks: [rank], factors: () => Promise.resolve(factors) });
   }
   const rewritten = rewriteModel(model, rewrites);
   if (!calibration || jobs.length === 0) return { proto: rewritten, bytes: encodeOnnx(inlineExternalData(rewritten, model.constants)), how: 'factorized at the point\'s ranks (no bias correction)' };

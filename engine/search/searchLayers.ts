@@ -7,7 +7,7 @@ import type { LayerFactors } from '../factorize/layerFactors';
 import type { LatencyTable, LayerLatency } from '../hardware/latencyTable';
 import type { LayerAnalysis, ModelAnalysis } from '../graph/analyzeModel';
 import type { OnnxModel } from '../onnx/onnxModel';
-import { storedWeight, type StoredWeight } from './rankDeltas';
+import { storedWeight, type StoredWeight } from './storedWeight';
 
 /** One layer of a search. */
 export interface SearchLayer {
@@ -29,7 +29,10 @@ export async function prepareSearchLayers(model: OnnxModel, analysis: ModelAnaly
     const entry = table.layers[layerKeys[layer.name] ?? ''] as LayerLatency;
     const maxRank = layer.maxRank ?? 1;
     const candidates = [...new Set(entry.ranks.map((r) => r.rank).filter((r) => r >= 1 && r <= maxRank))].sort((a, b) => a - b);
-    prepared.push({ layer, basis: await layerBasis(model, layer), weight: storedWeight(model, layer), entry, candidates });
+    const basis = await layerBasis(model, layer);
+    // a Tucker-2 basis holds the stored weight already: one copy per layer, not two
+    const weight = basis.kind === 'tucker2' ? { values: basis.weight, dims: [...(layer.weightShape ?? [])] } : storedWeight(model, layer);
+    prepared.push({ layer, basis, weight, entry, candidates });
   }
   return prepared;
 }

@@ -13,7 +13,10 @@ import type { SvdFactors, TuckerFactors } from '../../../engine/factorize/layerF
 import { svdBasis, svdErrorByRank, svdFactors } from '../../../engine/factorize/svdFactors';
 import { tuckerBasis, tuckerErrorByRank, tuckerFactors } from '../../../engine/factorize/tucker2';
 import { analyzeModel } from '../../../engine/graph/analyzeModel';
+import { attributeInt } from '../../../engine/onnx/attributes';
+import { transposeValues } from '../../../engine/onnx/constTensor';
 import { readOnnxModel } from '../../../engine/onnx/onnxModel';
+import { storedWeight } from '../../../engine/search/storedWeight';
 import { randomFloats, sharedModel } from '../testSupport';
 
 /** Eigenvalues (descending) of a symmetric n x n row-major matrix by cyclic Jacobi rotations. */
@@ -204,18 +207,22 @@ describe('factorize: linear algebra sanity (Tucker-2 and SVD, against reconstruc
       assert.ok(layer?.compressible, `${name} is compressible`);
       const basis = await layerBasis(model, layer);
       const maxRank = layer.maxRank ?? 0;
+      // the weight as factorized: Tucker-2 the stored [Cout, Cin, k...]; SVD W [in, out] (a transB Gemm stores [out, in])
+      const stored = storedWeight(model, layer);
+      const transB = attributeInt(model.graph.node?.[layer.nodeIndex] ?? {}, 'transB', 0) === 1;
+      const weight = basis.kind === 'tucker2' ? basis.weight : transB ? transposeValues(stored.values, stored.dims, [1, 0]) : stored.values;
       for (const r of [1, Math.ceil(maxRank / 4), Math.ceil(maxRank / 2), maxRank]) {
         const f = await factorsAtRank(basis, r);
         const [co = 0, ci = 0, ...kernel] = layer.weightShape ?? [];
         const approx = f.kind === 'tucker2' ? reconstructTucker(f, co, ci, kernel.reduce((p, d) => p * d, 1)) : reconstructSvd(f, f.leftIR.length / f.rank, f.rightRO.length / f.rank);
-        const measured = relativeError(basis.weight, approx);
+        const measured = relativeError(weight, approx);
         assert.ok(Math.abs(measured - (basis.errorByRank[r - 1] ?? NaN)) < 1e-6, `${name} rank ${r}: errorByRank ${basis.errorByRank[r - 1]} vs measured ${measured}`);
         if (r === maxRank) assert.ok(measured < 1e-6, `${name}: error at the max rank ${measured}`);
       }
       // Optimality against the Jacobi spectra: SVD = Eckart-Young tail; Tucker-2 with the out mode whole = the in mode's tail.
       if (basis.kind === 'svd') {
         const { inFeatures: n, outFeatures: m } = basis.basis;
-        const spectrum = jacobiEigenvalues(n <= m ? gram(basis.weight, n, m) : gram(Float64Array.from({ length: n * m }, (_, t) => basis.weight[(t % n) * m + Math.floor(t / n)] ?? 0), m, n), Math.min(n, m));
+        const spectrum = jacobiEigenvalues(n <= m ? gram(weight, n, m) : gram(Float64Array.from({ length: n * m }, (_, t) => weight[(t % n) * m + Math.floor(t / n)] ?? 0), m, n), Math.min(n, m));
         for (let r = 1; r <= Math.min(n, m); r++) assert.ok(Math.abs((basis.errorByRank[r - 1] ?? NaN) - tailError(spectrum, r)) < 1e-6, `${name} rank ${r}: ${basis.errorByRank[r - 1]} vs Eckart-Young ${tailError(spectrum, r)}`);
       } else {
         const { outChannels: co, inChannels: ci, kernelElements: k } = basis.basis;

@@ -17,7 +17,7 @@ import { encodeOnnx } from '../../../engine/onnx/writeOnnx';
 import { applyBiasShifts } from '../../../engine/search/biasCorrection';
 import type { FastSearchOutcome } from '../../../engine/search/fastSearch';
 import { measureLayerErrors } from '../../../engine/search/measureLayerErrors';
-import { rankDelta, storedWeight } from '../../../engine/search/rankDeltas';
+import { storedWeight } from '../../../engine/search/storedWeight';
 import { pointPlan } from '../../../engine/search/searchResult';
 import { expectHalocError, layerNamed, makeTempDir, removeDir } from '../testSupport';
 import { knownAnswerCase, knownAnswerModelProto, searchKnownAnswer } from './searchSupport';
@@ -70,8 +70,9 @@ describe('search: fast data-aware search', function () {
     const basis = await layerBasis(c.model, convB);
     const ranks = [2, 6];
     const factors = await Promise.all(ranks.map((r) => factorsAtRank(basis, r)));
-    const deltas = await Promise.all(factors.map((f) => rankDelta(c.model, convB, weight, f)));
-    const { errors } = await measureLayerErrors(c.model, [{ layer: convB, weight, ranks, deltas: () => Promise.resolve(deltas) }], c.data, c.calibration, { batchSize: 16, threads: 1 });
+    // one error model for both ranks, from the factors of the larger (the smaller's are their leading part)
+    const convBJob = { layer: convB, weight, ranks, factors: () => Promise.resolve(factors[1]!) };
+    const { errors } = await measureLayerErrors(c.model, [convBJob], c.data, c.calibration, { batchSize: 16, threads: 1 });
     const measured = errors.get('convB');
     assert.ok(measured);
     const calibrationImages = new Float32Array(c.calibration.length * 192);
@@ -96,8 +97,8 @@ describe('search: fast data-aware search', function () {
     // Layers measured in separate passes over the images (as large models are) give the same numbers.
     const fc = layerNamed(c.analysis, 'fc');
     const fcWeight = storedWeight(c.model, fc);
-    const fcDeltas = [await rankDelta(c.model, fc, fcWeight, await factorsAtRank(await layerBasis(c.model, fc), 2))];
-    const jobs = [{ layer: convB, weight, ranks, deltas: () => Promise.resolve(deltas) }, { layer: fc, weight: fcWeight, ranks: [2], deltas: () => Promise.resolve(fcDeltas) }];
+    const fcFactors = await factorsAtRank(await layerBasis(c.model, fc), 2);
+    const jobs = [convBJob, { layer: fc, weight: fcWeight, ranks: [2], factors: () => Promise.resolve(fcFactors) }];
     const together = await measureLayerErrors(c.model, jobs, c.data, c.calibration, { batchSize: 16, threads: 1 });
     const apart = await measureLayerErrors(c.model, jobs, c.data, c.calibration, { batchSize: 16, threads: 1, groupBytes: 1 });
     assert.deepEqual(apart.errors, together.errors);

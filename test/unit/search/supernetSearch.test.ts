@@ -12,7 +12,7 @@ import { float32Tensor, GraphBuilder } from '../../../engine/onnx/graphBuilder';
 import type { OnnxModel } from '../../../engine/onnx/onnxModel';
 import { encodeOnnx } from '../../../engine/onnx/writeOnnx';
 import { seededNormal } from '../../../engine/random';
-import { storedWeight } from '../../../engine/search/rankDeltas';
+import { storedWeight } from '../../../engine/search/storedWeight';
 import type { SearchLayer } from '../../../engine/search/searchLayers';
 import { branchRanks, supernetSearch, worthwhileRanks, type SupernetSearchSettings } from '../../../engine/search/supernetSearch';
 import { modelOf } from '../testSupport';
