@@ -5,13 +5,14 @@ import { readRankPlan } from '../factorize/rankPlan';
 import { formatDims } from '../graph/valueInfo';
 import { analyzeModel } from '../graph/analyzeModel';
 import { analyticProfiles, findProfile } from '../hardware/analyticProfiles';
-import { buildLatencyTable } from '../hardware/buildLatencyTable';
+import { buildLatencyTable, busyTableNote, type TableBuild } from '../hardware/buildLatencyTable';
 import type { ExecutionProvider } from '../hardware/deviceFingerprint';
 import { estimateLatencyTable } from '../hardware/estimateLatencyTable';
 import { checkLatency, type LatencyCheck } from '../hardware/latencyCheck';
-import { layerKey, readLatencyTable, writeLatencyTable, type LatencyTable } from '../hardware/latencyTable';
+import { layerKey, readLatencyTable, writeLatencyTable } from '../hardware/latencyTable';
 import { HalocError } from '../errors';
 import { layerSpeedups } from '../hardware/layerSpeedups';
+import { minCpuShare } from '../hardware/timeSession';
 import { readOnnxModel } from '../onnx/onnxModel';
 import { renderTable } from '../format';
 import { parseBatch, UsageError, type CliCommand, type CliInvocation } from './cliArgs';
@@ -63,6 +64,7 @@ export const profileCommand: CliCommand = {
       `${analysis.model.name}, batch ${analysis.model.batch}, inputs ${analysis.model.inputs.map((i) => formatDims(i.shape)).join(', ')}`,
       `latency (${label}): ${built.table.source}`,
       `rank granularity: ${built.table.granularity}; ${built.measuredLayers} layer shapes measured now, ${built.cachedLayers} from the cache`,
+      ...[busyTableNote(built)].filter((n): n is string => n !== null).map((n) => `warning: ${n}`),
       '',
       renderTable(['layer', `>original ms (${label})`, '>fastest rank', '>speedup', '>faster up to rank', 'note'], rows),
       ...(typeof values.output === 'string' ? ['', `wrote ${values.output}`] : []),
@@ -71,9 +73,9 @@ export const profileCommand: CliCommand = {
 };
 
 /** A table from a shipped profile id, or from a table file measured elsewhere (`haloc profile -o`). */
-function tableForTarget(target: string, model: ReturnType<typeof readOnnxModel>, analysis: Awaited<ReturnType<typeof analyzeModel>>, granularity: number | undefined): { table: LatencyTable; layerKeys: Record<string, string>; measuredLayers: number; cachedLayers: number } {
+function tableForTarget(target: string, model: ReturnType<typeof readOnnxModel>, analysis: Awaited<ReturnType<typeof analyzeModel>>, granularity: number | undefined): Omit<TableBuild, 'cacheFile'> {
   const profile = findProfile(target);
-  if (profile) return { ...estimateLatencyTable(model, analysis, profile, granularity), measuredLayers: 0, cachedLayers: 0 };
+  if (profile) return { ...estimateLatencyTable(model, analysis, profile, granularity), measuredLayers: 0, cachedLayers: 0, busyLayers: [], lowestCpuShare: 1 };
   if (!target.endsWith('.json')) throw new UsageError(`unknown --target '${target}'; give a shipped profile (${analyticProfiles.map((p) => p.id).join(', ')}) or a table file (.json)`);
   const table = readLatencyTable(target);
   const layerKeys = Object.fromEntries(analysis.layers.filter((l) => l.compressible).map((l) => [l.name, layerKey(model, l)]));
@@ -82,15 +84,16 @@ function tableForTarget(target: string, model: ReturnType<typeof readOnnxModel>,
     const batch = table.fingerprint && table.fingerprint.batch !== analysis.model.batch ? ` (the table was measured at batch ${table.fingerprint.batch}; this analysis uses batch ${analysis.model.batch})` : '';
     throw new HalocError('BAD_ARGUMENT', `${target}: no entry for ${missing.length} layer(s) of ${analysis.model.name}, e.g. '${missing[0]}'${batch}; measure the table for this model with haloc profile`);
   }
-  return { table, layerKeys, measuredLayers: 0, cachedLayers: 0 };
+  return { table, layerKeys, measuredLayers: 0, cachedLayers: 0, busyLayers: [], lowestCpuShare: 1 };
 }
 
 async function runCheck(invocation: CliInvocation, model: ReturnType<typeof readOnnxModel>, analysis: Awaited<ReturnType<typeof analyzeModel>>, settings: { provider: ExecutionProvider; threads: number; granularity: number | undefined; cacheDir?: null }): Promise<void> {
   const plan = typeof invocation.values.plan === 'string' ? readRankPlan(invocation.values.plan) : undefined;
   const built = await buildLatencyTable(model, analysis, settings);
   const check = await checkLatency(model, analysis, built.table, built.layerKeys, { threads: settings.threads, provider: settings.provider }, plan?.ranks);
-  if (invocation.values.json === true) return invocation.print(JSON.stringify({ original: check.original, ...(check.compressed ? { compressed: check.compressed } : {}), untouchedMs: check.untouchedMs, batch: check.batch }, null, 2));
-  invocation.print(renderCheck(check));
+  const warnings = [busyTableNote(built), check.cpuShare < minCpuShare ? `the whole models were timed while other processes held the cores (CPU share as low as ${(100 * check.cpuShare).toFixed(0)}%): measured and predicted may both be off; check again on a quiet machine` : null].filter((w): w is string => w !== null);
+  if (invocation.values.json === true) return invocation.print(JSON.stringify({ original: check.original, ...(check.compressed ? { compressed: check.compressed } : {}), untouchedMs: check.untouchedMs, batch: check.batch, warnings }, null, 2));
+  invocation.print([renderCheck(check), ...warnings.map((w) => `warning: ${w}`)].join('\n'));
 }
 
 /** The human-readable check. */

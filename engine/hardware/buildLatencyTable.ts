@@ -16,7 +16,7 @@ import { fingerprintKey, localFingerprint, onnxruntimeVersion, type DeviceFinger
 import { candidateRanks, detectGranularity } from './granularity';
 import { layerBenchModels } from './layerBenchModels';
 import { fasterEntry, layerKey, readLatencyTable, writeLatencyTable, type LatencyTable, type LayerLatency } from './latencyTable';
-import { timeKernels, timeModel, type TimingSettings } from './timeSession';
+import { minCpuShare, timeKernels, timeModel, type TimingSettings } from './timeSession';
 
 /** Settings of a table build. */
 export interface TableSettings {
@@ -32,6 +32,8 @@ export interface TableSettings {
   readonly cacheDir?: string | null;
   /** Timings of every entry, taken in separate passes over the layers; the lowest is kept (default 2). */
   readonly passes?: number;
+  /** Entries whose quietest pass had a lower CPU share are reported busy and not cached (default minCpuShare; 0 caches all). */
+  readonly busyCpuShare?: number;
 }
 
 /** A built table and how much of it was measured now. */
@@ -42,6 +44,13 @@ export interface TableBuild {
   readonly measuredLayers: number;
   readonly cachedLayers: number;
   readonly cacheFile: string | null;
+  /**
+   * Layers (names) whose every timing pass ran while other processes held the cores (CPU share below
+   * minCpuShare): their figures may be too high, so they are not cached and the next build times them again.
+   */
+  readonly busyLayers: readonly string[];
+  /** The lowest CPU share among the busy layers' entries (1 when none). */
+  readonly lowestCpuShare: number;
 }
 
 /**
@@ -92,6 +101,8 @@ export async function buildLatencyTable(model: OnnxModel, analysis: ModelAnalysi
   }
   for (const [key, entry] of fresh) entries[key] = entry;
   const measured = pending.length;
+  const busyCpuShare = settings.busyCpuShare ?? minCpuShare;
+  const busy = [...fresh].filter(([, entry]) => (entry.cpuShare ?? 1) < busyCpuShare);
   const table: LatencyTable = {
     format: 'haloc-latency-table',
     version: 1,
@@ -104,11 +115,21 @@ export async function buildLatencyTable(model: OnnxModel, analysis: ModelAnalysi
     ...(detected === undefined ? {} : { deviceGranularity: detected }),
     layers: entries,
   };
-  if (cacheFile && (measured > 0 || !cached)) {
+  if (cacheFile && (measured > busy.length || !cached)) {
+    const busyKeys = new Set(busy.map(([key]) => key));
     fs.mkdirSync(path.dirname(cacheFile), { recursive: true });
-    writeLatencyTable(cacheFile, table);
+    writeLatencyTable(cacheFile, { ...table, layers: Object.fromEntries(Object.entries(entries).filter(([key]) => !busyKeys.has(key))) });
   }
-  return { table: { ...table, layers: Object.fromEntries(Object.values(keys).map((k) => [k, entries[k] as LayerLatency])) }, layerKeys: keys, measuredLayers: measured, cachedLayers: unique.length - measured, cacheFile };
+  const busyLayers = layers.filter((l) => busy.some(([key]) => key === keys[l.name])).map((l) => l.name);
+  const lowestCpuShare = Math.min(1, ...busy.map(([, entry]) => entry.cpuShare ?? 1));
+  return { table: { ...table, layers: Object.fromEntries(Object.values(keys).map((k) => [k, entries[k] as LayerLatency])) }, layerKeys: keys, measuredLayers: measured, cachedLayers: unique.length - measured, cacheFile, busyLayers, lowestCpuShare };
+}
+
+/** What a user is told when layers were timed while other processes held the cores; null when none were. */
+export function busyTableNote(build: Pick<TableBuild, 'busyLayers' | 'lowestCpuShare'>): string | null {
+  const count = build.busyLayers.length;
+  if (count === 0) return null;
+  return `${count} layer shape(s) (e.g. '${build.busyLayers[0]}') were timed while other processes held the cores (CPU share as low as ${(100 * build.lowestCpuShare).toFixed(0)}%): their latencies may be too high; they were not cached, so the next run times them again`;
 }
 
 function readCache(file: string): LatencyTable | undefined {
@@ -125,13 +146,16 @@ async function measureLayer(model: OnnxModel, layer: LayerAnalysis, granularity:
   const maxRank = layer.maxRank ?? 1;
   const all = candidateRanks(maxRank, granularity);
   const ranks = spread(all, maxRanks);
-  const originalMs = (await timeKernels(bench.original, bench.inputs, timing)).kernelMs;
+  const original = await timeKernels(bench.original, bench.inputs, timing);
+  let cpuShare = original.cpuShare;
   const measured = [];
   for (const rank of ranks) {
     cancel.throwIfCancelled();
-    measured.push({ rank, ms: (await timeKernels(bench.atRank(rank), bench.inputs, timing)).kernelMs });
+    const timed = await timeKernels(bench.atRank(rank), bench.inputs, timing);
+    cpuShare = Math.min(cpuShare, timed.cpuShare);
+    measured.push({ rank, ms: timed.kernelMs });
   }
-  return { op: layer.op, originalMs, ranks: measured, granularity, rankLimit: maxRanks, method: measuringMethod };
+  return { op: layer.op, originalMs: original.kernelMs, ranks: measured, granularity, rankLimit: maxRanks, method: measuringMethod, cpuShare: Number(cpuShare.toFixed(3)) };
 }
 
 /** At most `count` values of a sorted list, evenly spread, always keeping the first and the last. */

@@ -28,6 +28,11 @@ export interface LayerLatency {
   readonly rankLimit?: number;
   /** The version of the way it was measured (see buildLatencyTable's measuringMethod); absent before version 2. */
   readonly method?: number;
+  /**
+   * The CPU share of the quietest pass that timed it: the lowest share among that pass's timing windows
+   * (below timeSession's minCpuShare, other processes held the cores and its figures may be too high).
+   */
+  readonly cpuShare?: number;
 }
 
 /** A latency table, as stored in a file. */
@@ -72,6 +77,7 @@ const tableSchema = {
           op: { type: 'string' },
           originalMs: { type: 'number', minimum: 0 },
           granularity: { type: 'integer', minimum: 1 },
+          cpuShare: { type: 'number', minimum: 0 },
           ranks: { type: 'array', items: { type: 'object', required: ['rank', 'ms'], properties: { rank: { type: 'integer', minimum: 1 }, ms: { type: 'number', minimum: 0 } } } },
         },
       },
@@ -123,7 +129,8 @@ export function layerKey(model: OnnxModel, layer: LayerAnalysis): string {
  */
 export function fasterEntry(a: LayerLatency, b: LayerLatency): LayerLatency {
   const other = new Map(b.ranks.map((r) => [r.rank, r.ms]));
-  return { ...a, originalMs: Math.min(a.originalMs, b.originalMs), ranks: a.ranks.map((r) => ({ rank: r.rank, ms: Math.min(r.ms, other.get(r.rank) ?? r.ms) })) };
+  const cpuShare = a.cpuShare === undefined || b.cpuShare === undefined ? (a.cpuShare ?? b.cpuShare) : Math.max(a.cpuShare, b.cpuShare);
+  return { ...a, originalMs: Math.min(a.originalMs, b.originalMs), ranks: a.ranks.map((r) => ({ rank: r.rank, ms: Math.min(r.ms, other.get(r.rank) ?? r.ms) })), ...(cpuShare === undefined ? {} : { cpuShare }) };
 }
 
 /** Latency of a layer at rank r: the entry at r, else the next measured rank above it (same step). */

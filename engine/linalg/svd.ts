@@ -40,18 +40,22 @@ export async function svd(matrix: FloatMatrix, rows: number, cols: number, optio
   const wide = rows <= cols;
   const g = await gram(matrix, rows, cols, wide ? 'rows' : 'cols');
   const eig = await symmetricEigen(g, k); // columns: the left (wide) or right singular vectors
-  const a64 = matrix instanceof Float64Array ? matrix : Float64Array.from(matrix.subarray(0, rows * cols));
+  let a64: Float64Array | null = matrix instanceof Float64Array ? matrix : Float64Array.from(matrix.subarray(0, rows * cols));
   const eps = matrix instanceof Float64Array ? Number.EPSILON : 2 ** -23;
+  // Memory: W (k x the longer side, float64) and one more matrix its size at a time; the float64 copy
+  // of a float32 input is let go once W is made (VGG-16's fc6: 0.8 GB each).
   if (wide) {
     // W = U^T A (k x cols); s_i = |W_i| and V^T rows = W_i / s_i
     const w = await gemm(eig.vectors, a64, k, rows, cols, { transA: true });
+    a64 = null;
     const { s, order } = normalizeRows(w, k, cols, eps, complete);
     return { rows, cols, rank: k, u: permuteColumns(eig.vectors, rows, k, order), s, vt: permuteRows(w, cols, order) };
   }
   // W = V^T A^T (k x rows); s_i = |W_i| and U^T rows = W_i / s_i
   const w = await gemm(eig.vectors, a64, k, cols, rows, { transA: true, transB: true });
+  a64 = null;
   const { s, order } = normalizeRows(w, k, rows, eps, complete);
-  return { rows, cols, rank: k, u: transposed(permuteRows(w, rows, order), k, rows), s, vt: transposed(permuteColumns(eig.vectors, cols, k, order), cols, k) };
+  return { rows, cols, rank: k, u: permutedTranspose(w, rows, order), s, vt: transposed(permuteColumns(eig.vectors, cols, k, order), cols, k) };
 }
 
 /**
@@ -130,6 +134,16 @@ export function permuteRows(m: Float64Array, len: number, order: Int32Array): Fl
 export function permuteColumns(m: Float64Array, r: number, c: number, order: Int32Array): Float64Array {
   const out = new Float64Array(r * c);
   for (let i = 0; i < r; i++) for (let j = 0; j < c; j++) out[i * c + j] = m[i * c + order[j]!]!;
+  return out;
+}
+
+/** The transpose of permuteRows(m, len, order): len x order.length, column j = row order[j] of m. */
+export function permutedTranspose(m: Float64Array, len: number, order: Int32Array): Float64Array {
+  const k = order.length;
+  const out = new Float64Array(len * k);
+  order.forEach((src, dst) => {
+    for (let t = 0; t < len; t++) out[t * k + dst] = m[src * len + t]!;
+  });
   return out;
 }
 

@@ -7,7 +7,7 @@ import { HalocError } from '../errors';
 import type { LayerRank } from '../factorize/rankPlan';
 import type { ModelAnalysis } from '../graph/analyzeModel';
 import { analyticProfiles, findProfile } from '../hardware/analyticProfiles';
-import { buildLatencyTable } from '../hardware/buildLatencyTable';
+import { buildLatencyTable, busyTableNote } from '../hardware/buildLatencyTable';
 import { fingerprintKey, localFingerprint } from '../hardware/deviceFingerprint';
 import { estimateLatencyTable } from '../hardware/estimateLatencyTable';
 import { latencyAtRank, layerKey, readLatencyTable, type LatencyTable, type LayerLatency } from '../hardware/latencyTable';
@@ -50,7 +50,8 @@ export async function resolveSearchLatency(model: OnnxModel, analysis: ModelAnal
     cancel.throwIfCancelled();
     progress('timing the untouched part of the model');
     const untouchedMs = await measureUntouchedMs(model, analysis, built.table, built.layerKeys, { threads, provider: 'cpu' });
-    return { target, table: built.table, layerKeys: built.layerKeys, kind: 'measured-table', untouchedMs, notes: [`latency: sum of this machine's measured table entries (${built.measuredLayers} layer shapes measured now, ${built.cachedLayers} cached) + the measured untouched part`] };
+    const busy = busyTableNote(built);
+    return { target, table: built.table, layerKeys: built.layerKeys, kind: 'measured-table', untouchedMs, notes: [`latency: sum of this machine's measured table entries (${built.measuredLayers} layer shapes measured now, ${built.cachedLayers} cached) + the measured untouched part`, ...(busy ? [`latency: ${busy}`] : [])] };
   }
   const profile = findProfile(target);
   if (profile) {

@@ -4,12 +4,15 @@
 // nothing; new shapes are timed in two passes, one after the other; entries measured the older way
 // are measured again. Real (tiny) timing runs; no assertion on a time.
 import * as assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { analyzeModel } from '../../../engine/graph/analyzeModel';
-import { buildLatencyTable, defaultCacheDir, measuringMethod, type TableBuild } from '../../../engine/hardware/buildLatencyTable';
+import { buildLatencyTable, busyTableNote, defaultCacheDir, measuringMethod, type TableBuild } from '../../../engine/hardware/buildLatencyTable';
 import { fingerprintKey } from '../../../engine/hardware/deviceFingerprint';
 import { layerKey, readLatencyTable } from '../../../engine/hardware/latencyTable';
+import { minCpuShare } from '../../../engine/hardware/timeSession';
 import { float32Tensor, GraphBuilder } from '../../../engine/onnx/graphBuilder';
 import { layerNamed, makeTempDir, modelOf, randomFloats, removeDir } from '../testSupport';
 import { analyzed, lightTableSettings, sharedShapeModel, twinConvModel, type Analyzed } from './hardwareSupport';
@@ -198,6 +201,36 @@ describe('latency table cache', function () {
     const cached = await buildLatencyTable(twin.model, twin.analysis, lightTableSettings(dir ?? null), undefined, (message) => messages.push(message));
     assert.equal(cached.measuredLayers, 0);
     assert.deepEqual(messages, []);
+  });
+});
+
+describe('latency table built while other processes hold the cores', function () {
+  this.timeout(120_000);
+  let dir: string | undefined;
+  let spinners: ChildProcess[] = [];
+  afterEach(() => spinners.splice(0).forEach((child) => child.kill('SIGKILL')));
+  after(() => removeDir(dir));
+
+  it('reports the busy entries, keeps them out of the cache, and the next build times them again', async function () {
+    const cores = os.availableParallelism();
+    if (cores > 32) return this.skip(); // two spinners per core would be too many processes
+    dir = makeTempDir('haloc-latency-busy-');
+    const twin = await analyzed(twinConvModel(), 1);
+    // twice as many busy processes as cores: the timing thread gets about half a core
+    spinners = Array.from({ length: 2 * cores }, () => spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' }));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const loaded = await build(twin, dir, { busyCpuShare: minCpuShare });
+    spinners.splice(0).forEach((child) => child.kill('SIGKILL'));
+    assert.deepEqual([...loaded.busyLayers].sort(), ['conv1', 'conv2', 'fc'], 'every layer was timed under load');
+    assert.ok(loaded.lowestCpuShare < minCpuShare, `lowest CPU share ${loaded.lowestCpuShare}`);
+    for (const entry of Object.values(loaded.table.layers)) assert.ok((entry.cpuShare ?? 1) < minCpuShare, `entry CPU share ${entry.cpuShare}`);
+    assert.match(busyTableNote(loaded) ?? '', /3 layer shape\(s\) .* were timed while other processes held the cores .* not cached/);
+    const cachedFile = loaded.cacheFile ?? '';
+    const onDisk = fs.existsSync(cachedFile) ? Object.keys(readLatencyTable(cachedFile).layers) : [];
+    assert.deepEqual(onDisk, [], 'no busy entry is cached');
+    const again = await build(twin, dir, { busyCpuShare: minCpuShare });
+    assert.equal(again.measuredLayers, uniqueKeys(again), 'the next build times the busy entries again');
+    assert.equal(busyTableNote({ busyLayers: [], lowestCpuShare: 1 }), null);
   });
 });
 
