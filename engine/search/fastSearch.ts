@@ -170,7 +170,8 @@ interface MeasuredLayers {
   readonly errors: ReadonlyMap<string, LayerErrors>;
   readonly shiftOf: ShiftLookup;
   readonly sensitivities: readonly LayerSensitivity[];
-  readonly originalBytes: Uint8Array;
+  /** The original model, inlined, as ONNX bytes (encoded on each call). */
+  readonly originalBytes: () => Uint8Array;
   readonly run: { readonly batchSize: number; readonly dropLast: boolean; readonly threads: number };
   readonly probeImages: number;
 }
@@ -198,10 +199,11 @@ async function measurePhases(settings: FastSearchSettings, uniform: readonly num
 
   const fixed = fixedBatchSize(model);
   const run = { batchSize: fixed ?? imageBatch(calibration.dataset, 64), dropLast: fixed !== undefined && fixed > 1, threads };
-  const originalBytes = encodeOnnx(inlineExternalData(model.proto, model.constants));
+  // encoded when needed, not held: a VGG-16's bytes are 0.5 GB beside the session made from them
+  const originalBytes = (): Uint8Array => encodeOnnx(inlineExternalData(model.proto, model.constants));
   const probeSet: EvalSet = { dataset: calibration.dataset, indices: calibration.indices.subarray(0, Math.min(calibration.indices.length, settings.sensitivityImages ?? 64)) };
   progress({ phase: 'sensitivity', fraction: 0, message: `measuring each layer's effect on the logits (${probeSet.indices.length} images)` });
-  const reference = await logitsOn(originalBytes, probeSet, { ...run, cancel });
+  const reference = await logitsOn(originalBytes(), probeSet, { ...run, cancel });
   const sensitivities = await measureSensitivities(model, layers, errors, probeSet, reference, factors, shiftOf, run, cancel, (f) => progress({ phase: 'sensitivity', fraction: f, message: "measuring each layer's effect on the logits" }));
   clock.end('sensitivity');
   return { layers, factors, errors, shiftOf, sensitivities, originalBytes, run, probeImages: probeSet.indices.length };
@@ -215,7 +217,7 @@ async function measurePhases(settings: FastSearchSettings, uniform: readonly num
 function errorJobs(layers: readonly SearchLayer[], extra: ReadonlyMap<string, ReadonlySet<number>>): ErrorJob[] {
   return layers.map((layer) => {
     const ranks = [...new Set([...layer.candidates, ...(extra.get(layer.layer.name) ?? [])])].sort((a, b) => a - b);
-    return { layer: layer.layer, weight: layer.weight, ranks, factors: () => factorsAtRank(layer.basis, ranks[ranks.length - 1] ?? 1, 0) };
+    return { layer: layer.layer, weight: () => layer.weight(), ranks, factors: () => factorsAtRank(layer.basis, ranks[ranks.length - 1] ?? 1, 0) };
   });
 }
 

@@ -17,10 +17,10 @@ import { fixedBatchSize } from './modelBatch';
 import type { StoredWeight } from './storedWeight';
 import { openInferenceSession } from '../evaluate/inferenceSession';
 
-/** One layer to measure: its weight, its ranks (ascending) and (made when its group runs) its factors. */
+/** One layer to measure: its ranks (ascending) and, made when its group runs, its weight and factors. */
 export interface ErrorJob {
   readonly layer: LayerAnalysis;
-  readonly weight: StoredWeight;
+  weight(): StoredWeight;
   readonly ranks: readonly number[];
   /** The HOSVD / SVD factors (no HOOI) at the largest rank: each smaller rank's are their leading part. */
   factors(): Promise<LayerFactors>;
@@ -153,7 +153,7 @@ function* imageSlices(ort: typeof Ort, tensor: Ort.Tensor, images: number, perSl
 
 /** The error model's session; no memory arena (its stacked outputs are large and needed only once per batch). */
 function openErrorSession(model: OnnxModel, job: ErrorJob, factors: LayerFactors, threads: number): Promise<Ort.InferenceSession> {
-  return openInferenceSession(layerErrorModel(model, job.layer, job.weight, factors, job.ranks).bytes, `the error model of layer '${job.layer.name}'`, threads, { memoryArena: false });
+  return openInferenceSession(layerErrorModel(model, job.layer, job.weight(), factors, job.ranks).bytes, `the error model of layer '${job.layer.name}'`, threads, { memoryArena: false });
 }
 
 /** Running sums of one layer over the calibration batches. */

@@ -47,7 +47,7 @@ export async function buildFastPoint(model: OnnxModel, analysis: ModelAnalysis, 
     const factors = await factorsAtRank(await layerBasis(model, layer), rank, 0);
     const weight = storedWeight(model, layer);
     rewrites.push({ layer, factors });
-    jobs.push({ layer, weight, ranks: [rank], factors: () => Promise.resolve(factors) });
+    jobs.push({ layer, weight: () => weight, ranks: [rank], factors: () => Promise.resolve(factors) });
   }
   const rewritten = rewriteModel(model, rewrites);
   if (!calibration || jobs.length === 0) return { proto: rewritten, bytes: encodeOnnx(inlineExternalData(rewritten, model.constants)), how: 'factorized at the point\'s ranks (no bias correction)' };

@@ -19,8 +19,8 @@ export interface EvaluatorContext {
   readonly layers: readonly SearchLayer[];
   readonly factors: FactorCache;
   readonly shiftOf: ShiftLookup;
-  /** The original model, inlined, as ONNX bytes. */
-  readonly originalBytes: Uint8Array;
+  /** The original model, inlined, as ONNX bytes (encoded on each call, not held). */
+  readonly originalBytes: () => Uint8Array;
   readonly test: EvalSet & { readonly heldOut: boolean };
   readonly run: { readonly batchSize: number; readonly dropLast: boolean; readonly threads?: number };
   readonly cancel: CancelSignal;
@@ -41,7 +41,7 @@ export class PointEvaluator {
 
   /** Measures the original model on the test images. */
   static async open(context: EvaluatorContext): Promise<PointEvaluator> {
-    const reference = await logitsOn(context.originalBytes, context.test, { ...context.run, cancel: context.cancel });
+    const reference = await logitsOn(context.originalBytes(), context.test, { ...context.run, cancel: context.cancel });
     const labels = labelsOf(context.test);
     const self = compareLogits(reference.logits, reference.logits, reference.classes, labels);
     return new PointEvaluator(context, reference, labels, { top1: self.top1, top5: self.top5, images: reference.images });

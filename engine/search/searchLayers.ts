@@ -13,7 +13,8 @@ import { storedWeight, type StoredWeight } from './storedWeight';
 export interface SearchLayer {
   readonly layer: LayerAnalysis;
   readonly basis: LayerBasis;
-  readonly weight: StoredWeight;
+  /** The weight as stored (a Tucker-2 basis holds it; an SVD layer's is read from the model when asked, not held). */
+  weight(): StoredWeight;
   readonly entry: LayerLatency;
   /** The allocator's ranks: the table's candidate ranks of this layer, ascending. */
   readonly candidates: readonly number[];
@@ -31,8 +32,8 @@ export async function prepareSearchLayers(model: OnnxModel, analysis: ModelAnaly
     const candidates = [...new Set(entry.ranks.map((r) => r.rank).filter((r) => r >= 1 && r <= maxRank))].sort((a, b) => a - b);
     const basis = await layerBasis(model, layer);
     // a Tucker-2 basis holds the stored weight already: one copy per layer, not two
-    const weight = basis.kind === 'tucker2' ? { values: basis.weight, dims: [...(layer.weightShape ?? [])] } : storedWeight(model, layer);
-    prepared.push({ layer, basis, weight, entry, candidates });
+    const tucker = basis.kind === 'tucker2' ? { values: basis.weight, dims: [...(layer.weightShape ?? [])] } : null;
+    prepared.push({ layer, basis, weight: () => tucker ?? storedWeight(model, layer), entry, candidates });
   }
   return prepared;
 }

@@ -71,7 +71,7 @@ describe('search: fast data-aware search', function () {
     const ranks = [2, 6];
     const factors = await Promise.all(ranks.map((r) => factorsAtRank(basis, r)));
     // one error model for both ranks, from the factors of the larger (the smaller's are their leading part)
-    const convBJob = { layer: convB, weight, ranks, factors: () => Promise.resolve(factors[1]!) };
+    const convBJob = { layer: convB, weight: () => weight, ranks, factors: () => Promise.resolve(factors[1]!) };
     const { errors } = await measureLayerErrors(c.model, [convBJob], c.data, c.calibration, { batchSize: 16, threads: 1 });
     const measured = errors.get('convB');
     assert.ok(measured);
@@ -98,7 +98,7 @@ describe('search: fast data-aware search', function () {
     const fc = layerNamed(c.analysis, 'fc');
     const fcWeight = storedWeight(c.model, fc);
     const fcFactors = await factorsAtRank(await layerBasis(c.model, fc), 2);
-    const jobs = [convBJob, { layer: fc, weight: fcWeight, ranks: [2], factors: () => Promise.resolve(fcFactors) }];
+    const jobs = [convBJob, { layer: fc, weight: () => fcWeight, ranks: [2], factors: () => Promise.resolve(fcFactors) }];
     const together = await measureLayerErrors(c.model, jobs, c.data, c.calibration, { batchSize: 16, threads: 1 });
     const apart = await measureLayerErrors(c.model, jobs, c.data, c.calibration, { batchSize: 16, threads: 1, groupBytes: 1 });
     assert.deepEqual(apart.errors, together.errors);

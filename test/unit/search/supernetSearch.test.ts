@@ -45,7 +45,7 @@ async function searchLayers(model: OnnxModel): Promise<SearchLayer[]> {
   return Promise.all(layers.map(async (layer) => ({
     layer,
     basis: await layerBasis(model, layer),
-    weight: storedWeight(model, layer),
+    weight: () => storedWeight(model, layer),
     entry: { op: 'Conv', originalMs: 1, granularity: 1, ranks: [1, 2, 4, 8].map((rank) => ({ rank, ms: rank / 10 })) },
     candidates: [1, 2, 4, 8],
   })));
