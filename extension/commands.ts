@@ -41,11 +41,12 @@ const commandTable: Record<string, CommandHandler> = {
     editor.revealRange(new vscode.Range(position, position), vscode.TextEditorRevealType.InCenter);
   },
   // Args: a model (Uri, path or tree node; default the active .onnx file, else a pick) and optionally
-  // CompressModelOptions, which skip the quick picks (see compressModelCommand.ts).
+  // CompressModelOptions, which skip the quick picks (see compressModelCommand.ts). From the explorer's
+  // context menu the second argument is the array of selected Uris: the quick picks are shown then.
   'haloc.compressModel': async ({ search }, uri, options) => {
     const modelUri = modelUriArgument(uri) ?? (await pickWorkspaceModel());
     if (!modelUri) return undefined;
-    return compressModel(search, modelUri, typeof options === 'object' && options !== null ? (options as CompressModelOptions) : undefined);
+    return compressModel(search, modelUri, typeof options === 'object' && options !== null && !Array.isArray(options) ? (options as CompressModelOptions) : undefined);
   },
   // Args: the model Uri (or path) and a point id of its shown result (default: the selected point).
   'haloc.compressToPoint': async ({ search }, uri, pointId) => {
