@@ -217,7 +217,7 @@ async function measurePhases(settings: FastSearchSettings, uniform: readonly num
 function errorJobs(layers: readonly SearchLayer[], extra: ReadonlyMap<string, ReadonlySet<number>>): ErrorJob[] {
   return layers.map((layer) => {
     const ranks = [...new Set([...layer.candidates, ...(extra.get(layer.layer.name) ?? [])])].sort((a, b) => a - b);
-    return { layer: layer.layer, weight: () => layer.weight(), ranks, factors: () => factorsAtRank(layer.basis, ranks[ranks.length - 1] ?? 1, 0) };
+    return { layer: layer.layer, ranks, factors: () => factorsAtRank(layer.basis, ranks[ranks.length - 1] ?? 1, 0) };
   });
 }
 

@@ -1,8 +1,9 @@
 // A small ONNX model that measures, for one layer and every candidate rank at once, the output error
-// of the factorized layer on a batch of its real inputs: the original layer gives Y (and Y0 without
-// its bias); the factorized chain of every rank gives Y_r, computed as the rewrite computes it; the
-// differences D_r = Y_r - Y0 (the bias is the same on both sides) are reduced to per-channel sums of D
-// and D^2 and the sum of Y^2 (a few numbers, not the activations).
+// of the factorized layer on a batch of its real inputs x, given the original layer's real outputs Y
+// (both from the calibration run; Y0 is Y without the bias): the factorized chain of every rank gives
+// Y_r, computed as the rewrite computes it; the differences D_r = Y_r - Y0 (the bias is the same on both
+// sides) are reduced to per-channel sums of D and D^2 and the sum of Y^2 (a few numbers, not the
+// activations). The original weight is not in the model: VGG-16's fc6 would add 0.4 GB to it.
 //
 // The ranks share one set of factors, those of the largest rank: HOSVD and SVD truncations nest (the
 // factors of a smaller rank are the leading rows / columns of the larger rank's), so the first factor
@@ -18,7 +19,6 @@ import { float32Tensor, GraphBuilder, int64Tensor } from '../onnx/graphBuilder';
 import type { OnnxModel } from '../onnx/onnxModel';
 import type { onnx } from '../onnx/proto';
 import { encodeOnnx } from '../onnx/writeOnnx';
-import type { StoredWeight } from './storedWeight';
 
 /** The error model of one layer and what its outputs mean. */
 export interface LayerErrorModel {
@@ -37,8 +37,9 @@ const keptAttributes: Readonly<Record<string, ReadonlySet<string> | 'all'>> = { 
 /**
  * Builds the error model of `layer` at `ranks` (ascending) from `factors`, the HOSVD / SVD factors
  * (no HOOI) at the largest of them; Tucker-2 ranks are clipped per mode as factorsAtRank clips them.
+ * Its inputs: `x` (the layer's input) and `y` (the layer's output, bias included).
  */
-export function layerErrorModel(model: OnnxModel, layer: LayerAnalysis, weight: StoredWeight, factors: LayerFactors, ranks: readonly number[]): LayerErrorModel {
+export function layerErrorModel(model: OnnxModel, layer: LayerAnalysis, factors: LayerFactors, ranks: readonly number[]): LayerErrorModel {
   const node = model.graph.node?.[layer.nodeIndex] ?? {};
   const inputRank = layer.inputShape?.length ?? 0;
   const outputRank = layer.outputShape?.length ?? 0;
@@ -48,12 +49,15 @@ export function layerErrorModel(model: OnnxModel, layer: LayerAnalysis, weight: 
   if (ranks.length === 0 || ranks.some((r, i) => !Number.isInteger(r) || r < 1 || (i > 0 && r <= ranks[i - 1]!))) throw new HalocError('BAD_ARGUMENT', `layer '${layer.name}': error-model ranks must be ascending positive integers, not [${ranks.join(', ')}]`);
   const b = new GraphBuilder({ name: 'layer_error', opset: 13 });
   b.input('x', Array.from({ length: inputRank }, (_, i) => `d${i}`));
-  const w = b.initializer(float32Tensor('w', weight.dims, weight.values));
-  const bias = node.input?.[2] ? model.constants.get(node.input[2]) : undefined;
-  const attributes = (node.attribute ?? []).filter((a) => kept === 'all' || kept.has(a.name ?? ''));
-  const withBias = bias ? ['x', w, b.initializer(float32Tensor('bias', bias.dims, bias.toFloat32()))] : ['x', w];
-  b.copyNode({ name: 'original', opType: layer.op, attribute: attributes }, withBias, ['y']);
-  b.copyNode({ name: 'original_no_bias', opType: layer.op, attribute: attributes.filter((a) => a.name !== 'beta') }, ['x', w], ['y0']);
+  b.input('y', Array.from({ length: outputRank }, (_, i) => `o${i}`));
+  const biasName = node.input?.[2];
+  if (biasName) {
+    const bias = model.constants.get(biasName);
+    if (!bias) throw new HalocError('UNSUPPORTED', `layer '${layer.name}': its bias '${biasName}' is not a constant`);
+    b.node('Sub', ['y', b.initializer(biasTensor(layer, node, bias.dims, bias.toFloat32(), outputRank))], {}, { outputs: ['y0'] });
+  } else {
+    b.node('Identity', ['y'], {}, { outputs: ['y0'] });
+  }
   const chains = new ChainBuilder(b, layer, node);
   const stacked = factors.kind === 'tucker2' ? chains.tucker(factors, ranks) : chains.svd(factors, ranks);
   const [d = ''] = b.node('Sub', [stacked, 'y0']);
@@ -69,15 +73,22 @@ export function layerErrorModel(model: OnnxModel, layer: LayerAnalysis, weight: 
   return { bytes: encodeOnnx(b.build()), channels, rankCount: ranks.length };
 }
 
-/** Float32 elements an error model of `layer` at `ranks` holds (its weight and the shared factors), for memory bounds. */
+/** Float32 elements an error model of `layer` at `ranks` holds (the shared factors), for memory bounds. */
 export function errorModelElements(layer: LayerAnalysis, ranks: readonly number[]): number {
   const shape = layer.lowRankShape;
   const top = ranks.length > 0 ? Math.max(...ranks) : 0;
   if (!shape) return 0;
-  if (shape.kind === 'svd') return shape.inFeatures * shape.outFeatures + Math.min(top, shape.inFeatures, shape.outFeatures) * (shape.inFeatures + shape.outFeatures);
+  if (shape.kind === 'svd') return Math.min(top, shape.inFeatures, shape.outFeatures) * (shape.inFeatures + shape.outFeatures);
   const { inChannels: ci, outChannels: co, kernelElements: k } = shape;
   const perRank = ranks.reduce((sum, r) => sum + Math.min(r, co) * (Math.min(r, ci) * k + co), 0);
-  return co * ci * k + Math.min(top, ci) * ci + perRank;
+  return Math.min(top, ci) * ci + perRank;
+}
+
+/** The bias as it is added to the layer's output, shaped to broadcast against it: Conv [C, 1, ...], Gemm beta * C. */
+function biasTensor(layer: LayerAnalysis, node: onnx.INodeProto, dims: readonly number[], values: Float32Array, outputRank: number): onnx.ITensorProto {
+  if (layer.op === 'Conv') return float32Tensor('bias', [values.length, ...Array.from({ length: outputRank - 2 }, () => 1)], values);
+  const beta = (node.attribute ?? []).find((a) => a.name === 'beta')?.f ?? 1;
+  return float32Tensor('bias', dims, beta === 1 ? values : values.map((v) => v * beta));
 }
 
 /** Adds the factorized chains of one layer to an error model; each method returns the stacked [K, ...output] tensor. */

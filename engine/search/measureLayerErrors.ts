@@ -14,13 +14,11 @@ import type { OnnxModel } from '../onnx/onnxModel';
 import { openActivationTap } from './activationTap';
 import { errorModelElements, errorOutputs, layerErrorModel } from './layerErrorModel';
 import { fixedBatchSize } from './modelBatch';
-import type { StoredWeight } from './storedWeight';
 import { openInferenceSession } from '../evaluate/inferenceSession';
 
-/** One layer to measure: its ranks (ascending) and, made when its group runs, its weight and factors. */
+/** One layer to measure: its ranks (ascending) and, made when its group runs, its factors. */
 export interface ErrorJob {
   readonly layer: LayerAnalysis;
-  weight(): StoredWeight;
   readonly ranks: readonly number[];
   /** The HOSVD / SVD factors (no HOOI) at the largest rank: each smaller rank's are their leading part. */
   factors(): Promise<LayerFactors>;
@@ -96,7 +94,7 @@ function jobGroups(jobs: readonly ErrorJob[], groupBytes: number): ErrorJob[][] 
 async function measureGroup(model: OnnxModel, jobs: readonly ErrorJob[], dataset: ImageDataset, indices: Int32Array, settings: ErrorSettings, cancel: CancelSignal, errors: Map<string, LayerErrors>, progress: (fraction: number) => void): Promise<number> {
   const threads = settings.threads ?? os.availableParallelism();
   const fixed = fixedBatchSize(model);
-  const tappedPerImage = jobs.reduce((sum, job) => sum + 4 * elementsPerImage(job.layer.inputShape), 0);
+  const tappedPerImage = jobs.reduce((sum, job) => sum + 4 * (elementsPerImage(job.layer.inputShape) + elementsPerImage(job.layer.outputShape)), 0);
   const batchSize = fixed ?? Math.max(1, Math.min(settings.batchSize ?? 64, Math.floor(tapBudgetBytes / Math.max(1, tappedPerImage))));
   const ort = await import('onnxruntime-node');
   const tap = await openActivationTap(model, jobs.map((j) => j.layer), threads);
@@ -113,11 +111,11 @@ async function measureGroup(model: OnnxModel, jobs: readonly ErrorJob[], dataset
       const tapped = await tap.run(batch.images, batch.size, imageDims);
       for (const [j, job] of jobs.entries()) {
         cancel.throwIfCancelled();
-        const input = tapped.inputs.get(job.layer.name);
-        if (!input) throw new HalocError('UNSUPPORTED', `layer '${job.layer.name}': its input was not produced by the calibration run`);
+        const [input, output] = [tapped.inputs.get(job.layer.name), tapped.outputs.get(job.layer.name)];
+        if (!input || !output) throw new HalocError('UNSUPPORTED', `layer '${job.layer.name}': its input or output was not produced by the calibration run`);
         // the stacked outputs of every rank for a few images at a time (the sums add up over the slices)
         const perRun = Math.max(1, Math.floor((settings.runBytes ?? errorRunBudgetBytes) / Math.max(1, 3 * 4 * job.ranks.length * elementsPerImage(job.layer.outputShape))));
-        for (const slice of imageSlices(ort, input, batch.size, perRun)) accumulators[j]?.add(await sessions[j]!.run({ x: slice }));
+        for (const [x, y] of imageSlices(ort, [input, output], batch.size, perRun)) accumulators[j]?.add(await sessions[j]!.run({ x: x!, y: y! }));
       }
       images += batch.size;
       progress(images / indices.length);
@@ -136,24 +134,28 @@ function elementsPerImage(shape: LayerAnalysis['inputShape']): number {
   return (shape ?? []).slice(1).reduce<number>((p, d) => p * (typeof d === 'number' && d > 0 ? d : 1), 1);
 }
 
-/** `tensor` (float32, `images` along its first axis) in slices of at most `perSlice` images; as it is when its first axis is not the images. */
-function* imageSlices(ort: typeof Ort, tensor: Ort.Tensor, images: number, perSlice: number): Generator<Ort.Tensor> {
-  const [first, ...rest] = tensor.dims;
-  if (first !== images || perSlice >= images || tensor.type !== 'float32') {
-    yield tensor;
+/**
+ * The tensors (float32, `images` along their first axis) in matching slices of at most `perSlice`
+ * images; as they are when any first axis is not the images.
+ */
+function* imageSlices(ort: typeof Ort, tensors: readonly Ort.Tensor[], images: number, perSlice: number): Generator<Ort.Tensor[]> {
+  if (perSlice >= images || tensors.some((t) => t.dims[0] !== images || t.type !== 'float32')) {
+    yield [...tensors];
     return;
   }
-  const data = tensor.data as Float32Array;
-  const per = data.length / images;
   for (let start = 0; start < images; start += perSlice) {
     const count = Math.min(perSlice, images - start);
-    yield new ort.Tensor('float32', data.subarray(start * per, (start + count) * per), [count, ...rest]);
+    yield tensors.map((t) => {
+      const data = t.data as Float32Array;
+      const per = data.length / images;
+      return new ort.Tensor('float32', data.subarray(start * per, (start + count) * per), [count, ...t.dims.slice(1)]);
+    });
   }
 }
 
 /** The error model's session; no memory arena (its stacked outputs are large and needed only once per batch). */
 function openErrorSession(model: OnnxModel, job: ErrorJob, factors: LayerFactors, threads: number): Promise<Ort.InferenceSession> {
-  return openInferenceSession(layerErrorModel(model, job.layer, job.weight(), factors, job.ranks).bytes, `the error model of layer '${job.layer.name}'`, threads, { memoryArena: false });
+  return openInferenceSession(layerErrorModel(model, job.layer, factors, job.ranks).bytes, `the error model of layer '${job.layer.name}'`, threads, { memoryArena: false });
 }
 
 /** Running sums of one layer over the calibration batches. */

@@ -15,7 +15,6 @@ import type { onnx } from '../onnx/proto';
 import { applyBiasShifts, type BiasShift } from './biasCorrection';
 import { measureLayerErrors, type ErrorJob } from './measureLayerErrors';
 import type { NamedSet } from './fastSearch';
-import { storedWeight } from './storedWeight';
 
 /** A point to build: its ranks, and (HALOC mode) its fine-tuned model. */
 export interface PointSpec {
@@ -45,9 +44,8 @@ export async function buildFastPoint(model: OnnxModel, analysis: ModelAnalysis, 
     if (!layer) throw new HalocError('BAD_ARGUMENT', `layer '${name}' of ${point.name} is not a compressible layer of ${analysis.model.name}: the model changed since the search; search again`);
     if (!Number.isInteger(rank) || rank < 1 || rank > (layer.maxRank ?? 0)) throw new HalocError('BAD_ARGUMENT', `${point.name}: rank ${rank} of layer '${name}' is not in 1..${layer.maxRank ?? 0}; search again`);
     const factors = await factorsAtRank(await layerBasis(model, layer), rank, 0);
-    const weight = storedWeight(model, layer);
     rewrites.push({ layer, factors });
-    jobs.push({ layer, weight: () => weight, ranks: [rank], factors: () => Promise.resolve(factors) });
+    jobs.push({ layer, ranks: [rank], factors: () => Promise.resolve(factors) });
   }
   const rewritten = rewriteModel(model, rewrites);
   if (!calibration || jobs.length === 0) return { proto: rewritten, bytes: encodeOnnx(inlineExternalData(rewritten, model.constants)), how: 'factorized at the point\'s ranks (no bias correction)' };

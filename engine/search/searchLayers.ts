@@ -1,5 +1,5 @@
 // The layers a search works on: each compressible layer with a latency entry, its factorization basis,
-// its stored weight, its candidate ranks (the latency table's: multiples of the target's granularity
+// its candidate ranks (the latency table's: multiples of the target's granularity
 // up to the maximum rank), and the factors of every rank used, computed once.
 import { neverCancelled, type CancelSignal } from '../cancellation';
 import { factorsAtRank, layerBasis, type LayerBasis } from '../factorize/layerBasis';
@@ -7,14 +7,11 @@ import type { LayerFactors } from '../factorize/layerFactors';
 import type { LatencyTable, LayerLatency } from '../hardware/latencyTable';
 import type { LayerAnalysis, ModelAnalysis } from '../graph/analyzeModel';
 import type { OnnxModel } from '../onnx/onnxModel';
-import { storedWeight, type StoredWeight } from './storedWeight';
 
 /** One layer of a search. */
 export interface SearchLayer {
   readonly layer: LayerAnalysis;
   readonly basis: LayerBasis;
-  /** The weight as stored (a Tucker-2 basis holds it; an SVD layer's is read from the model when asked, not held). */
-  weight(): StoredWeight;
   readonly entry: LayerLatency;
   /** The allocator's ranks: the table's candidate ranks of this layer, ascending. */
   readonly candidates: readonly number[];
@@ -30,10 +27,7 @@ export async function prepareSearchLayers(model: OnnxModel, analysis: ModelAnaly
     const entry = table.layers[layerKeys[layer.name] ?? ''] as LayerLatency;
     const maxRank = layer.maxRank ?? 1;
     const candidates = [...new Set(entry.ranks.map((r) => r.rank).filter((r) => r >= 1 && r <= maxRank))].sort((a, b) => a - b);
-    const basis = await layerBasis(model, layer);
-    // a Tucker-2 basis holds the stored weight already: one copy per layer, not two
-    const tucker = basis.kind === 'tucker2' ? { values: basis.weight, dims: [...(layer.weightShape ?? [])] } : null;
-    prepared.push({ layer, basis, weight: () => tucker ?? storedWeight(model, layer), entry, candidates });
+    prepared.push({ layer, basis: await layerBasis(model, layer), entry, candidates });
   }
   return prepared;
 }

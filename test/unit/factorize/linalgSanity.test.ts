@@ -16,7 +16,6 @@ import { analyzeModel } from '../../../engine/graph/analyzeModel';
 import { attributeInt } from '../../../engine/onnx/attributes';
 import { transposeValues } from '../../../engine/onnx/constTensor';
 import { readOnnxModel } from '../../../engine/onnx/onnxModel';
-import { storedWeight } from '../../../engine/search/storedWeight';
 import { randomFloats, sharedModel } from '../testSupport';
 
 /** Eigenvalues (descending) of a symmetric n x n row-major matrix by cyclic Jacobi rotations. */
@@ -208,9 +207,10 @@ describe('factorize: linear algebra sanity (Tucker-2 and SVD, against reconstruc
       const basis = await layerBasis(model, layer);
       const maxRank = layer.maxRank ?? 0;
       // the weight as factorized: Tucker-2 the stored [Cout, Cin, k...]; SVD W [in, out] (a transB Gemm stores [out, in])
-      const stored = storedWeight(model, layer);
-      const transB = attributeInt(model.graph.node?.[layer.nodeIndex] ?? {}, 'transB', 0) === 1;
-      const weight = basis.kind === 'tucker2' ? basis.weight : transB ? transposeValues(stored.values, stored.dims, [1, 0]) : stored.values;
+      const node = model.graph.node?.[layer.nodeIndex] ?? {};
+      const stored = model.constants.get(node.input?.[1] ?? '');
+      assert.ok(stored, `${name}: a constant weight`);
+      const weight = basis.kind === 'tucker2' ? basis.weight : attributeInt(node, 'transB', 0) === 1 ? transposeValues(stored.toFloat32(), stored.dims, [1, 0]) : stored.toFloat32();
       for (const r of [1, Math.ceil(maxRank / 4), Math.ceil(maxRank / 2), maxRank]) {
         const f = await factorsAtRank(basis, r);
         const [co = 0, ci = 0, ...kernel] = layer.weightShape ?? [];

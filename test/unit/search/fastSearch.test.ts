@@ -17,7 +17,6 @@ import { encodeOnnx } from '../../../engine/onnx/writeOnnx';
 import { applyBiasShifts } from '../../../engine/search/biasCorrection';
 import type { FastSearchOutcome } from '../../../engine/search/fastSearch';
 import { measureLayerErrors } from '../../../engine/search/measureLayerErrors';
-import { storedWeight } from '../../../engine/search/storedWeight';
 import { pointPlan } from '../../../engine/search/searchResult';
 import { expectHalocError, layerNamed, makeTempDir, removeDir } from '../testSupport';
 import { knownAnswerCase, knownAnswerModelProto, searchKnownAnswer } from './searchSupport';
@@ -66,12 +65,11 @@ describe('search: fast data-aware search', function () {
   it('measures the output error of every rank as the rewritten layer really makes it, and the bias shift with the right sign', async () => {
     const c = await knownAnswerCase();
     const convB = layerNamed(c.analysis, 'convB');
-    const weight = storedWeight(c.model, convB);
     const basis = await layerBasis(c.model, convB);
     const ranks = [2, 6];
     const factors = await Promise.all(ranks.map((r) => factorsAtRank(basis, r)));
     // one error model for both ranks, from the factors of the larger (the smaller's are their leading part)
-    const convBJob = { layer: convB, weight: () => weight, ranks, factors: () => Promise.resolve(factors[1]!) };
+    const convBJob = { layer: convB, ranks, factors: () => Promise.resolve(factors[1]!) };
     const { errors } = await measureLayerErrors(c.model, [convBJob], c.data, c.calibration, { batchSize: 16, threads: 1 });
     const measured = errors.get('convB');
     assert.ok(measured);
@@ -96,9 +94,8 @@ describe('search: fast data-aware search', function () {
 
     // Layers measured in separate passes over the images (as large models are) give the same numbers.
     const fc = layerNamed(c.analysis, 'fc');
-    const fcWeight = storedWeight(c.model, fc);
     const fcFactors = await factorsAtRank(await layerBasis(c.model, fc), 2);
-    const jobs = [convBJob, { layer: fc, weight: () => fcWeight, ranks: [2], factors: () => Promise.resolve(fcFactors) }];
+    const jobs = [convBJob, { layer: fc, ranks: [2], factors: () => Promise.resolve(fcFactors) }];
     const together = await measureLayerErrors(c.model, jobs, c.data, c.calibration, { batchSize: 16, threads: 1 });
     const apart = await measureLayerErrors(c.model, jobs, c.data, c.calibration, { batchSize: 16, threads: 1, groupBytes: 1 });
     assert.deepEqual(apart.errors, together.errors);

@@ -12,7 +12,6 @@ import { analyzeModel, type LayerAnalysis } from '../../../engine/graph/analyzeM
 import { readOnnxModel, type OnnxModel } from '../../../engine/onnx/onnxModel';
 import { encodeOnnx } from '../../../engine/onnx/writeOnnx';
 import { errorModelElements, errorOutputs, layerErrorModel } from '../../../engine/search/layerErrorModel';
-import { storedWeight } from '../../../engine/search/storedWeight';
 import { declaredInputDims, runModel, sampleInputs, writeModel, type RunOutputs } from '../factorize/factorizeSupport';
 import { gemmModel, matMulModel, pointwiseModel, spatialModel, type GeneratedLayers } from '../factorize/generatedLayerModels';
 import { makeTempDir, removeDir } from '../testSupport';
@@ -64,14 +63,16 @@ async function rewrittenSums(model: OnnxModel, layer: LayerAnalysis, ranks: read
   return { squares, perChannel, outputSquares: reference.data.reduce((s, v) => s + v * v, 0) };
 }
 
-async function errorModelSums(model: OnnxModel, layer: LayerAnalysis, ranks: readonly number[], inputs: ReturnType<typeof sampleInputs>): Promise<Sums> {
+async function errorModelSums(model: OnnxModel, layer: LayerAnalysis, ranks: readonly number[], inputs: ReturnType<typeof sampleInputs>, original: RunOutputs): Promise<Sums> {
   const ort = await import('onnxruntime-node');
   const basis = await layerBasis(model, layer);
-  const built = layerErrorModel(model, layer, storedWeight(model, layer), await factorsAtRank(basis, ranks[ranks.length - 1]!, 0), ranks);
+  const built = layerErrorModel(model, layer, await factorsAtRank(basis, ranks[ranks.length - 1]!, 0), ranks);
   const session = await openInferenceSession(built.bytes, `error model of ${layer.name}`, 1, { memoryArena: false });
   try {
-    const x = inputs[model.graph.node?.[layer.nodeIndex]?.input?.[0] ?? '']!;
-    const out = await session.run({ x: new ort.Tensor('float32', x.data, x.dims) });
+    const node = model.graph.node?.[layer.nodeIndex];
+    const x = inputs[node?.input?.[0] ?? '']!;
+    const y = original.find((o) => o.name === node?.output?.[0])!;
+    const out = await session.run({ x: new ort.Tensor('float32', x.data, x.dims), y: new ort.Tensor('float32', y.data, [...y.dims]) });
     const sumD = out[errorOutputs.sumD]!.data as Float32Array;
     const sumD2 = out[errorOutputs.sumD2]!.data as Float32Array;
     const c = built.channels;
@@ -111,7 +112,7 @@ describe('search: the layer error model computes each rank as the rewrite does',
         const layer = analysis.layers.find((l) => l.name === name && l.compressible);
         assert.ok(layer, `${name} is compressible`);
         const ranks = ranksFor(layer);
-        const [expected, measured] = [await rewrittenSums(model, layer, ranks, inputs, original), await errorModelSums(model, layer, ranks, inputs)];
+        const [expected, measured] = [await rewrittenSums(model, layer, ranks, inputs, original), await errorModelSums(model, layer, ranks, inputs, original)];
         assert.ok(Math.abs(measured.outputSquares - expected.outputSquares) <= 1e-5 * expected.outputSquares, `${name}: sum of Y^2 ${measured.outputSquares} against ${expected.outputSquares}`);
         // float32 rounding of Y (~1e-7 relative) bounds what either side can resolve at full rank
         const floor = 1e-9 * expected.outputSquares;
@@ -122,8 +123,8 @@ describe('search: the layer error model computes each rank as the rewrite does',
           measured.perChannel[k]!.forEach((v, c) => assert.ok(Math.abs(v - expected.perChannel[k]![c]!) <= 1e-3 * Math.abs(expected.perChannel[k]![c]!) + 1e-5 * scale, `${name} rank ${rank} channel ${c}: sum of D ${v} against ${expected.perChannel[k]![c]}`));
         });
         assert.ok(measured.squares[0]! > 1e-6 * expected.outputSquares, `${name}: rank 1 has an error`);
-        // the model holds one weight and the largest rank's factors, not a weight change per rank
-        const weightElements = storedWeight(model, layer).values.length;
+        // the model holds the largest rank's factors, not a weight change per rank
+        const weightElements = (layer.weightShape ?? []).reduce((p, d) => p * d, 1);
         assert.ok(errorModelElements(layer, ranks) < (ranks.length + 1) * weightElements, `${name}: ${errorModelElements(layer, ranks)} elements`);
       }
     });

@@ -12,7 +12,6 @@ import { float32Tensor, GraphBuilder } from '../../../engine/onnx/graphBuilder';
 import type { OnnxModel } from '../../../engine/onnx/onnxModel';
 import { encodeOnnx } from '../../../engine/onnx/writeOnnx';
 import { seededNormal } from '../../../engine/random';
-import { storedWeight } from '../../../engine/search/storedWeight';
 import type { SearchLayer } from '../../../engine/search/searchLayers';
 import { branchRanks, supernetSearch, worthwhileRanks, type SupernetSearchSettings } from '../../../engine/search/supernetSearch';
 import { modelOf } from '../testSupport';
@@ -45,7 +44,6 @@ async function searchLayers(model: OnnxModel): Promise<SearchLayer[]> {
   return Promise.all(layers.map(async (layer) => ({
     layer,
     basis: await layerBasis(model, layer),
-    weight: () => storedWeight(model, layer),
     entry: { op: 'Conv', originalMs: 1, granularity: 1, ranks: [1, 2, 4, 8].map((rank) => ({ rank, ms: rank / 10 })) },
     candidates: [1, 2, 4, 8],
   })));
