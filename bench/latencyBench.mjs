@@ -6,7 +6,8 @@
 // that no run reuses another's timings; with --runs N it prints every run and then each cell's median
 // error and range. Prints; asserts no timing.
 // --models=a.onnx,b.onnx adds models of one's own (CIFAR-shaped input [N, 3, 32, 32] or any fixed shape).
-// Usage: node bench/latencyBench.mjs [--skip-resnet50] [--batches=1,32] [--runs=N] [--models=a.onnx,...]
+// --only-models leaves out the shared and generated ones.
+// Usage: node bench/latencyBench.mjs [--skip-resnet50] [--batches=1,32] [--runs=N] [--models=a.onnx,...] [--only-models]
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -48,10 +49,13 @@ async function tableBuildTimes() {
 
 async function predictionErrors() {
   const shared = path.resolve(repoRoot, '..', 'shared', 'models');
-  const models = [
+  const builtin = args.includes('--only-models') ? [] : [
     ...['resnet20-cifar10.onnx', 'resnet32-cifar10.onnx'].map((f) => path.join(shared, f)).filter((f) => fs.existsSync(f)),
     ensureModel('resnet44'),
     ensureModel('resnet56'),
+  ];
+  const models = [
+    ...builtin,
     ...(args.find((a) => a.startsWith('--models='))?.slice(9).split(',').filter(Boolean).map((f) => path.resolve(f)) ?? []),
   ];
   const errors = new Map(); // "file batch" -> { original: [], compressed: [] }
@@ -64,7 +68,9 @@ async function predictionErrors() {
         for (const batch of batches) {
           const model = readOnnxModel(file);
           const analysis = await analyzeModel(model, { batch });
-          const { table, layerKeys } = await buildLatencyTable(model, analysis, { threads, cacheDir });
+          const built = await buildLatencyTable(model, analysis, { threads, cacheDir });
+          const { table, layerKeys } = built;
+          if (built.busyLayers.length > 0) console.log(`  (${path.basename(file)} batch ${batch}: ${built.busyLayers.length} table entries timed while another process held a core, CPU share ${built.lowestCpuShare.toFixed(2)})`);
           const ranks = Object.fromEntries(analysis.layers.filter((l) => l.compressible).map((l) => [l.name, Math.max(1, Math.round(l.maxRank / 2))]));
           const check = await checkLatency(model, analysis, table, layerKeys, { threads, provider: 'cpu' }, ranks);
           const cell = (c) => `${c.predictedMs.toFixed(2).padStart(7)} / ${c.measuredMs.toFixed(2).padStart(7)} ms / ${signed(c.errorPct)}`;

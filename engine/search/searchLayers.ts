@@ -32,18 +32,44 @@ export async function prepareSearchLayers(model: OnnxModel, analysis: ModelAnaly
   return prepared;
 }
 
-/** Factors of layers at ranks, each computed once. */
+/**
+ * Factors of layers at ranks, the most recently used kept up to a byte budget (default 256 MiB): a
+ * search asks for the same small factors again and again, while a large layer's factors at every rank
+ * a front visits (VGG-16's fc6: up to 0.4 GB each) would otherwise stay for the whole search.
+ */
 export class FactorCache {
-  private readonly cache = new Map<string, Promise<LayerFactors>>();
+  private readonly cache = new Map<string, { readonly factors: Promise<LayerFactors>; readonly bytes: number }>();
+  private bytes = 0;
+
+  constructor(private readonly budgetBytes = 256 * 2 ** 20) {}
 
   /** The factors of `layer` at `rank` (no HOOI, as `haloc compress` builds them). */
   get(layer: SearchLayer, rank: number): Promise<LayerFactors> {
     const key = `${layer.layer.nodeIndex}:${rank}`;
-    let factors = this.cache.get(key);
-    if (!factors) {
-      factors = factorsAtRank(layer.basis, rank, 0);
-      this.cache.set(key, factors);
+    const hit = this.cache.get(key);
+    if (hit) {
+      this.cache.delete(key); // most recently used last
+      this.cache.set(key, hit);
+      return hit.factors;
     }
-    return factors;
+    const entry = { factors: factorsAtRank(layer.basis, rank, 0), bytes: 4 * factorElements(layer, rank) };
+    this.cache.set(key, entry);
+    this.bytes += entry.bytes;
+    for (const [oldest, old] of this.cache) {
+      if (this.bytes <= this.budgetBytes || oldest === key) break;
+      this.cache.delete(oldest);
+      this.bytes -= old.bytes;
+    }
+    return entry.factors;
   }
+}
+
+/** Float32 elements of a layer's factors at `rank`. */
+function factorElements(layer: SearchLayer, rank: number): number {
+  const shape = layer.layer.lowRankShape;
+  if (!shape) return 0;
+  if (shape.kind === 'svd') return rank * (shape.inFeatures + shape.outFeatures);
+  const rankIn = Math.min(rank, shape.inChannels);
+  const rankOut = Math.min(rank, shape.outChannels);
+  return rankIn * shape.inChannels + rankOut * rankIn * shape.kernelElements + shape.outChannels * rankOut;
 }
