@@ -1,6 +1,7 @@
 // Calibration activations: the original model run in onnxruntime-node with the input and the output of
-// every searched layer exposed as extra graph outputs (as runtimeShapes exposes intermediates), so that
-// each layer's error is measured on the inputs it really sees, against the outputs it really gives.
+// every searched layer exposed as graph outputs (as runtimeShapes exposes intermediates), so that each
+// layer's error is measured on the inputs it really sees, against the outputs it really gives. Only the
+// part of the graph those tensors depend on is kept: a tap of VGG-16's first convs holds no fc6.
 import * as os from 'node:os';
 import type * as Ort from 'onnxruntime-node';
 import { HalocError } from '../errors';
@@ -10,14 +11,12 @@ import { onnx } from '../onnx/proto';
 import { encodeOnnx, inlineExternalData } from '../onnx/writeOnnx';
 import { openInferenceSession } from '../evaluate/inferenceSession';
 
-/** What one batch of images gives: each layer's input and output, and the model's first output. */
+/** What one batch of images gives: each layer's input and output. */
 export interface TappedBatch {
   /** Layer name -> its input tensor for the batch. */
   readonly inputs: ReadonlyMap<string, Ort.Tensor>;
   /** Layer name -> its output tensor for the batch. */
   readonly outputs: ReadonlyMap<string, Ort.Tensor>;
-  /** The model's first output (logits) for the batch. */
-  readonly output: Float32Array;
 }
 
 /** An open session of the tapped model. */
@@ -34,22 +33,40 @@ export async function openActivationTap(model: OnnxModel, layers: readonly Layer
   const graphInputs = (graph.input ?? []).filter((i) => !initializers.has(i.name)).map((i) => i.name ?? '');
   const [imageInput] = graphInputs;
   if (!imageInput || graphInputs.length > 1) throw new HalocError('UNSUPPORTED', `${model.filePath}: the search feeds images to a model with exactly one input, not ${graphInputs.length}`);
-  const outputName = graph.output?.[0]?.name ?? '';
   const tensorOf = new Map(layers.map((l) => [l.name, graph.node?.[l.nodeIndex]?.input?.[0] ?? '']));
   const outputOf = new Map(layers.map((l) => [l.name, graph.node?.[l.nodeIndex]?.output?.[0] ?? '']));
-  const declared = new Set((graph.output ?? []).map((o) => o.name));
-  const extra = [...new Set([...tensorOf.values(), ...outputOf.values()])].filter((name) => name !== imageInput && !declared.has(name)).map((name) => onnx.ValueInfoProto.create({ name }));
-  const exposed = { ...model.proto, graph: { ...graph, output: [...(graph.output ?? []), ...extra] } };
-  const session = await openInferenceSession(encodeOnnx(inlineExternalData(exposed, model.constants)), `${model.filePath} with its layer inputs exposed`, threads);
-  const fetches = [...new Set([outputName, ...[...tensorOf.values()].filter((name) => name !== imageInput), ...outputOf.values()])];
+  const fetches = [...new Set([...[...tensorOf.values()].filter((name) => name !== imageInput), ...outputOf.values()])];
+  const session = await openInferenceSession(encodeOnnx(inlineExternalData(graphFor(model.proto, fetches), model.constants)), `${model.filePath} with its layer inputs exposed`, threads);
   return {
     async run(images, count, imageDims) {
       const feed = new ort.Tensor('float32', images, [count, ...imageDims]);
       const results = await session.run({ [imageInput]: feed }, fetches);
       const inputs = new Map([...tensorOf].map(([layer, tensor]) => [layer, tensor === imageInput ? feed : (results[tensor] as Ort.Tensor)]));
       const outputs = new Map([...outputOf].map(([layer, tensor]) => [layer, results[tensor] as Ort.Tensor]));
-      return { inputs, outputs, output: results[outputName]!.data as Float32Array };
+      return { inputs, outputs };
     },
     release: () => session.release(),
   };
+}
+
+/**
+ * The model with `fetches` as its only outputs and only the nodes and initializers they depend on
+ * (the whole graph when a node has a subgraph, whose outer-scope inputs are not followed here).
+ */
+function graphFor(proto: onnx.IModelProto, fetches: readonly string[]): onnx.IModelProto {
+  const graph = proto.graph ?? {};
+  const outputs = fetches.map((name) => onnx.ValueInfoProto.create({ name }));
+  const nodes = graph.node ?? [];
+  if (nodes.some((n) => (n.attribute ?? []).some((a) => a.g || (a.graphs?.length ?? 0) > 0))) return { ...proto, graph: { ...graph, output: outputs } };
+  const needed = new Set(fetches);
+  const kept: onnx.INodeProto[] = [];
+  for (let i = nodes.length - 1; i >= 0; i--) {
+    const node = nodes[i]!;
+    if (!(node.output ?? []).some((o) => needed.has(o))) continue;
+    kept.push(node);
+    for (const input of node.input ?? []) if (input) needed.add(input);
+  }
+  const initializer = (graph.initializer ?? []).filter((t) => needed.has(t.name ?? ''));
+  const input = (graph.input ?? []).filter((i) => needed.has(i.name ?? ''));
+  return { ...proto, graph: { ...graph, node: kept.reverse(), initializer, input, output: outputs, valueInfo: (graph.valueInfo ?? []).filter((v) => needed.has(v.name ?? '')) } };
 }
