@@ -5,13 +5,13 @@
 import * as os from 'node:os';
 import type * as Ort from 'onnxruntime-node';
 import { neverCancelled, type CancelSignal } from '../cancellation';
-import { batches } from '../data/batches';
+import { batches, type Batch } from '../data/batches';
 import { imagesShape, type ImageDataset } from '../data/imageSet';
 import { HalocError } from '../errors';
 import type { LayerFactors } from '../factorize/layerFactors';
 import type { LayerAnalysis } from '../graph/analyzeModel';
 import type { OnnxModel } from '../onnx/onnxModel';
-import { openActivationTap } from './activationTap';
+import { openActivationTap, type TappedBatch } from './activationTap';
 import { errorModelElements, errorOutputs, layerErrorModel } from './layerErrorModel';
 import { fixedBatchSize } from './modelBatch';
 import { openInferenceSession } from '../evaluate/inferenceSession';
@@ -61,6 +61,8 @@ export interface ErrorSettings {
   readonly groupBytes?: number;
   /** Stacked outputs an error model computes in one run (bytes; default 256 MiB): fewer images per run beyond it. */
   readonly runBytes?: number;
+  /** Tapped layer inputs and outputs held at once (bytes; default 512 MiB): smaller batches beyond it. */
+  readonly tapBytes?: number;
 }
 
 /** Measures every job on the images of `dataset` at `indices`. */
@@ -90,43 +92,77 @@ function jobGroups(jobs: readonly ErrorJob[], groupBytes: number): ErrorJob[][] 
   return groups;
 }
 
-/** One pass over the images for a group of jobs; adds their errors to `errors`; returns the images seen. */
+/**
+ * One pass over the images for a group of jobs; adds their errors to `errors`; returns the images seen.
+ * When the tapped activations of every calibration image fit the tap budget, the calibration run ends
+ * (its session released) before the error models are opened, one at a time: the tap and the largest
+ * error model are never in memory together (VGG-16's fc6). Otherwise the tap and the group's error
+ * models stay open together and each batch goes through all of them.
+ */
 async function measureGroup(model: OnnxModel, jobs: readonly ErrorJob[], dataset: ImageDataset, indices: Int32Array, settings: ErrorSettings, cancel: CancelSignal, errors: Map<string, LayerErrors>, progress: (fraction: number) => void): Promise<number> {
   const threads = settings.threads ?? os.availableParallelism();
   const fixed = fixedBatchSize(model);
+  const tapBytes = settings.tapBytes ?? tapBudgetBytes;
   const tappedPerImage = jobs.reduce((sum, job) => sum + 4 * (elementsPerImage(job.layer.inputShape) + elementsPerImage(job.layer.outputShape)), 0);
-  const batchSize = fixed ?? Math.max(1, Math.min(settings.batchSize ?? 64, Math.floor(tapBudgetBytes / Math.max(1, tappedPerImage))));
+  const batchSize = fixed ?? Math.max(1, Math.min(settings.batchSize ?? 64, Math.floor(tapBytes / Math.max(1, tappedPerImage))));
   const ort = await import('onnxruntime-node');
-  const tap = await openActivationTap(model, jobs.map((j) => j.layer), threads);
-  const sessions: Ort.InferenceSession[] = [];
-  try {
-    const accumulators = jobs.map((job) => new ErrorSums(job));
-    for (const job of jobs) {
-      cancel.throwIfCancelled();
-      sessions.push(await openErrorSession(model, job, await job.factors(), threads));
-    }
-    const imageDims = imagesShape(dataset, 1).slice(1);
-    let images = 0;
-    for (const batch of batches(dataset, { batchSize, indices, dropLast: fixed !== undefined && fixed > 1, cancel })) {
-      const tapped = await tap.run(batch.images, batch.size, imageDims);
-      for (const [j, job] of jobs.entries()) {
-        cancel.throwIfCancelled();
-        const [input, output] = [tapped.inputs.get(job.layer.name), tapped.outputs.get(job.layer.name)];
-        if (!input || !output) throw new HalocError('UNSUPPORTED', `layer '${job.layer.name}': its input or output was not produced by the calibration run`);
-        // the stacked outputs of every rank for a few images at a time (the sums add up over the slices)
-        const perRun = Math.max(1, Math.floor((settings.runBytes ?? errorRunBudgetBytes) / Math.max(1, 3 * 4 * job.ranks.length * elementsPerImage(job.layer.outputShape))));
-        for (const [x, y] of imageSlices(ort, [input, output], batch.size, perRun)) accumulators[j]?.add(await sessions[j]!.run({ x: x!, y: y! }));
+  const imageDims = imagesShape(dataset, 1).slice(1);
+  const accumulators = jobs.map((job) => new ErrorSums(job));
+  const imageBatches = (): Iterable<Batch> => batches(dataset, { batchSize, indices, dropLast: fixed !== undefined && fixed > 1, cancel });
+  const measure = async (j: number, session: Ort.InferenceSession, tapped: TappedBatch, size: number): Promise<void> => {
+    const job = jobs[j]!;
+    cancel.throwIfCancelled();
+    const [input, output] = [tapped.inputs.get(job.layer.name), tapped.outputs.get(job.layer.name)];
+    if (!input || !output) throw new HalocError('UNSUPPORTED', `layer '${job.layer.name}': its input or output was not produced by the calibration run`);
+    // the stacked outputs of every rank for a few images at a time (the sums add up over the slices)
+    const perRun = Math.max(1, Math.floor((settings.runBytes ?? errorRunBudgetBytes) / Math.max(1, 3 * 4 * job.ranks.length * elementsPerImage(job.layer.outputShape))));
+    for (const [x, y] of imageSlices(ort, [input, output], size, perRun)) accumulators[j]?.add(await session.run({ x: x!, y: y! }));
+  };
+  let images = 0;
+  if (tappedPerImage * indices.length <= tapBytes) {
+    const stored: { readonly tapped: TappedBatch; readonly size: number }[] = [];
+    const tap = await openActivationTap(model, jobs.map((j) => j.layer), threads);
+    try {
+      for (const batch of imageBatches()) {
+        stored.push({ tapped: await tap.run(batch.images, batch.size, imageDims), size: batch.size });
+        images += batch.size;
+        progress((0.5 * images) / indices.length);
       }
-      images += batch.size;
-      progress(images / indices.length);
+    } finally {
+      await tap.release();
     }
-    if (images === 0) throw new HalocError('BAD_ARGUMENT', `no calibration images to measure layer errors on (the model takes batches of ${batchSize})`);
-    for (const a of accumulators) errors.set(a.job.layer.name, a.result());
-    return images;
-  } finally {
-    for (const session of sessions) await session.release();
-    await tap.release();
+    for (const [j, job] of jobs.entries()) {
+      cancel.throwIfCancelled();
+      const session = await openErrorSession(model, job, await job.factors(), threads);
+      try {
+        for (const { tapped, size } of stored) await measure(j, session, tapped, size);
+      } finally {
+        await session.release();
+      }
+      progress(0.5 + (0.5 * (j + 1)) / jobs.length);
+    }
+  } else {
+    const tap = await openActivationTap(model, jobs.map((j) => j.layer), threads);
+    const sessions: Ort.InferenceSession[] = [];
+    try {
+      for (const job of jobs) {
+        cancel.throwIfCancelled();
+        sessions.push(await openErrorSession(model, job, await job.factors(), threads));
+      }
+      for (const batch of imageBatches()) {
+        const tapped = await tap.run(batch.images, batch.size, imageDims);
+        for (const [j, session] of sessions.entries()) await measure(j, session, tapped, batch.size);
+        images += batch.size;
+        progress(images / indices.length);
+      }
+    } finally {
+      for (const session of sessions) await session.release();
+      await tap.release();
+    }
   }
+  if (images === 0) throw new HalocError('BAD_ARGUMENT', `no calibration images to measure layer errors on (the model takes batches of ${batchSize})`);
+  for (const a of accumulators) errors.set(a.job.layer.name, a.result());
+  return images;
 }
 
 /** Elements of one image's tensor of a shape taken at batch 1 (unknown dims count as 1). */

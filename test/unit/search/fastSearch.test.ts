@@ -99,11 +99,17 @@ describe('search: fast data-aware search', function () {
     const together = await measureLayerErrors(c.model, jobs, c.data, c.calibration, { batchSize: 16, threads: 1 });
     const apart = await measureLayerErrors(c.model, jobs, c.data, c.calibration, { batchSize: 16, threads: 1, groupBytes: 1 });
     assert.deepEqual(apart.errors, together.errors);
-    // So do error models run on one image at a time (as the large activations of big images are).
+    // So do error models run on one image at a time (as the large activations of big images are), and a
+    // tap budget too small to keep every image's activations (the tap and the error models then stay
+    // open together, one image per batch) against the default (the tap closed before the error models).
     const sliced = await measureLayerErrors(c.model, jobs, c.data, c.calibration, { batchSize: 16, threads: 1, runBytes: 1 });
-    for (const [name, errors] of together.errors) {
-      const one = sliced.errors.get(name);
-      errors.relError.forEach((e, k) => assert.ok(Math.abs((one?.relError[k] ?? NaN) - e) < 1e-5 * Math.max(1, e), `${name} rank ${errors.ranks[k]}: ${one?.relError[k]} against ${e}`));
+    const interleaved = await measureLayerErrors(c.model, jobs, c.data, c.calibration, { batchSize: 16, threads: 1, tapBytes: 1 });
+    for (const other of [sliced, interleaved]) {
+      assert.equal(other.images, together.images);
+      for (const [name, errors] of together.errors) {
+        const one = other.errors.get(name);
+        errors.relError.forEach((e, k) => assert.ok(Math.abs((one?.relError[k] ?? NaN) - e) < 1e-5 * Math.max(1, e), `${name} rank ${errors.ranks[k]}: ${one?.relError[k]} against ${e}`));
+      }
     }
     assert.ok((together.errors.get('fc')?.relError[0] ?? 0) > 0.01, 'the Gemm layer has an error at rank 2');
   });
