@@ -115,12 +115,12 @@ export async function buildLatencyTable(model: OnnxModel, analysis: ModelAnalysi
     ...(detected === undefined ? {} : { deviceGranularity: detected }),
     layers: entries,
   };
+  const busyKeys = new Set(busy.map(([key]) => key));
   if (cacheFile && (measured > busy.length || !cached)) {
-    const busyKeys = new Set(busy.map(([key]) => key));
     fs.mkdirSync(path.dirname(cacheFile), { recursive: true });
     writeLatencyTable(cacheFile, { ...table, layers: Object.fromEntries(Object.entries(entries).filter(([key]) => !busyKeys.has(key))) });
   }
-  const busyLayers = layers.filter((l) => busy.some(([key]) => key === keys[l.name])).map((l) => l.name);
+  const busyLayers = layers.filter((l) => busyKeys.has(keys[l.name] ?? '')).map((l) => l.name);
   const lowestCpuShare = Math.min(1, ...busy.map(([, entry]) => entry.cpuShare ?? 1));
   return { table: { ...table, layers: Object.fromEntries(Object.values(keys).map((k) => [k, entries[k] as LayerLatency])) }, layerKeys: keys, measuredLayers: measured, cachedLayers: unique.length - measured, cacheFile, busyLayers, lowestCpuShare };
 }

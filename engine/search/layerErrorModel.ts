@@ -11,8 +11,10 @@
 // error model therefore holds about one copy of its weight's size, not one per rank: the stacked
 // weight changes W_r - W of every rank took 568 MB for one 2048 x 1024 layer of ResNet-50.
 import { HalocError } from '../errors';
+import { lowRankParams } from '../factorize/compressModel';
 import type { LayerFactors, SvdFactors, TuckerFactors } from '../factorize/layerFactors';
 import type { LayerAnalysis } from '../graph/analyzeModel';
+import { attributeFloat, attributeInt } from '../onnx/attributes';
 import { transposeValues } from '../onnx/constTensor';
 import { DataType } from '../onnx/dataType';
 import { float32Tensor, GraphBuilder, int64Tensor } from '../onnx/graphBuilder';
@@ -31,8 +33,8 @@ export interface LayerErrorModel {
 /** Output names of an error model. */
 export const errorOutputs = { sumD: 'sum_d', sumD2: 'sum_d2', sumY2: 'sum_y2', shapeY: 'shape_y' } as const;
 
-/** Attributes each op keeps in the opset-13 error model. */
-const keptAttributes: Readonly<Record<string, ReadonlySet<string> | 'all'>> = { Conv: 'all', Gemm: new Set(['transA', 'transB', 'alpha', 'beta']), MatMul: new Set() };
+/** The ops an error model can be built for. */
+const supportedOps: ReadonlySet<string> = new Set(['Conv', 'Gemm', 'MatMul']);
 
 /**
  * Builds the error model of `layer` at `ranks` (ascending) from `factors`, the HOSVD / SVD factors
@@ -43,8 +45,7 @@ export function layerErrorModel(model: OnnxModel, layer: LayerAnalysis, factors:
   const node = model.graph.node?.[layer.nodeIndex] ?? {};
   const inputRank = layer.inputShape?.length ?? 0;
   const outputRank = layer.outputShape?.length ?? 0;
-  const kept = keptAttributes[layer.op];
-  if (!kept) throw new HalocError('UNSUPPORTED', `layer '${layer.name}': ${layer.op} has no error model`);
+  if (!supportedOps.has(layer.op)) throw new HalocError('UNSUPPORTED', `layer '${layer.name}': ${layer.op} has no error model`);
   if (inputRank < 2 || outputRank < 2) throw new HalocError('UNSUPPORTED', `layer '${layer.name}': its input and output shapes are not resolved`);
   if (ranks.length === 0 || ranks.some((r, i) => !Number.isInteger(r) || r < 1 || (i > 0 && r <= ranks[i - 1]!))) throw new HalocError('BAD_ARGUMENT', `layer '${layer.name}': error-model ranks must be ascending positive integers, not [${ranks.join(', ')}]`);
   const b = new GraphBuilder({ name: 'layer_error', opset: 13 });
@@ -78,7 +79,7 @@ export function errorModelElements(layer: LayerAnalysis, ranks: readonly number[
   const shape = layer.lowRankShape;
   const top = ranks.length > 0 ? Math.max(...ranks) : 0;
   if (!shape) return 0;
-  if (shape.kind === 'svd') return Math.min(top, shape.inFeatures, shape.outFeatures) * (shape.inFeatures + shape.outFeatures);
+  if (shape.kind === 'svd') return lowRankParams(shape, Math.min(top, shape.inFeatures, shape.outFeatures));
   const { inChannels: ci, outChannels: co, kernelElements: k } = shape;
   const perRank = ranks.reduce((sum, r) => sum + Math.min(r, co) * (Math.min(r, ci) * k + co), 0);
   return Math.min(top, ci) * ci + perRank;
@@ -87,7 +88,7 @@ export function errorModelElements(layer: LayerAnalysis, ranks: readonly number[
 /** The bias as it is added to the layer's output, shaped to broadcast against it: Conv [C, 1, ...], Gemm beta * C. */
 function biasTensor(layer: LayerAnalysis, node: onnx.INodeProto, dims: readonly number[], values: Float32Array, outputRank: number): onnx.ITensorProto {
   if (layer.op === 'Conv') return float32Tensor('bias', [values.length, ...Array.from({ length: outputRank - 2 }, () => 1)], values);
-  const beta = (node.attribute ?? []).find((a) => a.name === 'beta')?.f ?? 1;
+  const beta = attributeFloat(node, 'beta', 1);
   return float32Tensor('bias', dims, beta === 1 ? values : values.map((v) => v * beta));
 }
 
@@ -144,9 +145,8 @@ class ChainBuilder {
       t = 't';
     } else {
       const left = this.b.initializer(float32Tensor('left', [inFeatures, f.rank], f.leftIR));
-      const transA = (this.node.attribute ?? []).find((a) => a.name === 'transA')?.i;
-      const alpha = (this.node.attribute ?? []).find((a) => a.name === 'alpha')?.f;
-      [t = ''] = this.layer.op === 'Gemm' ? this.b.node('Gemm', ['x', left], { transA: Number(transA ?? 0), alpha: { float: alpha ?? 1 } }) : this.b.node('MatMul', ['x', left]);
+      const gemm = { transA: attributeInt(this.node, 'transA', 0), alpha: { float: attributeFloat(this.node, 'alpha', 1) } };
+      [t = ''] = this.layer.op === 'Gemm' ? this.b.node('Gemm', ['x', left], gemm) : this.b.node('MatMul', ['x', left]);
     }
     const segments: string[] = [];
     let start = 0;

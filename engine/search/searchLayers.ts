@@ -2,6 +2,7 @@
 // its candidate ranks (the latency table's: multiples of the target's granularity
 // up to the maximum rank), and the factors of every rank used, computed once.
 import { neverCancelled, type CancelSignal } from '../cancellation';
+import { lowRankParams } from '../factorize/compressModel';
 import { factorsAtRank, layerBasis, type LayerBasis } from '../factorize/layerBasis';
 import type { LayerFactors } from '../factorize/layerFactors';
 import type { LatencyTable, LayerLatency } from '../hardware/latencyTable';
@@ -52,7 +53,8 @@ export class FactorCache {
       this.cache.set(key, hit);
       return hit.factors;
     }
-    const entry = { factors: factorsAtRank(layer.basis, rank, 0), bytes: 4 * factorElements(layer, rank) };
+    const shape = layer.layer.lowRankShape;
+    const entry = { factors: factorsAtRank(layer.basis, rank, 0), bytes: shape ? 4 * lowRankParams(shape, rank) : 0 };
     this.cache.set(key, entry);
     this.bytes += entry.bytes;
     for (const [oldest, old] of this.cache) {
@@ -64,12 +66,3 @@ export class FactorCache {
   }
 }
 
-/** Float32 elements of a layer's factors at `rank`. */
-function factorElements(layer: SearchLayer, rank: number): number {
-  const shape = layer.layer.lowRankShape;
-  if (!shape) return 0;
-  if (shape.kind === 'svd') return rank * (shape.inFeatures + shape.outFeatures);
-  const rankIn = Math.min(rank, shape.inChannels);
-  const rankOut = Math.min(rank, shape.outChannels);
-  return rankIn * shape.inChannels + rankOut * rankIn * shape.kernelElements + shape.outChannels * rankOut;
-}
