@@ -4,7 +4,6 @@ import { HalocError } from '../errors';
 import type { LayerAnalysis } from '../graph/analyzeModel';
 import type { OnnxModel } from '../onnx/onnxModel';
 import { attributeInt } from '../onnx/attributes';
-import { transposeValues } from '../onnx/constTensor';
 import type { LayerFactors } from './layerFactors';
 import { svdBasis, svdErrorByRank, svdFactors, type SvdBasis } from './svdFactors';
 import { tuckerBasis, tuckerErrorByRank, tuckerFactors, type TuckerVectors } from './tucker2';
@@ -31,8 +30,7 @@ export async function layerBasis(model: OnnxModel, layer: LayerAnalysis): Promis
   }
   // SVD works on W [in, out] with y = x W: Conv and Gemm(transB) store the transpose [out, in].
   const storedAsOutIn = layer.op === 'Conv' || (layer.op === 'Gemm' && attributeInt(node, 'transB', 0) === 1);
-  const weight = storedAsOutIn ? transposeValues(raw, [shape.outFeatures, shape.inFeatures], [1, 0]) : raw;
-  const basis = await svdBasis(weight, shape.inFeatures, shape.outFeatures);
+  const basis = await svdBasis(raw, shape.inFeatures, shape.outFeatures, storedAsOutIn ? 'out-in' : 'in-out');
   return { kind: 'svd', basis, errorByRank: svdErrorByRank(basis) };
 }
 

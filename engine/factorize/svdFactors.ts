@@ -25,49 +25,61 @@ export interface SvdBasis {
 /** Elements of W converted to float64 for one product of svdBasis (64 MB): what bounds its transient memory. */
 const blockElements = 8 * 2 ** 20;
 
+/** How a weight is stored: 'in-out' is W [in, out] row-major; 'out-in' its transpose, as Conv and Gemm(transB) keep it. */
+export type WeightLayout = 'in-out' | 'out-in';
+
 /**
- * SVD of W [in, out] (row-major) through the eigen-decomposition of its smaller Gram matrix, as
- * engine/linalg's svd but a block of W at a time: the other side's vectors times the singular value
- * come from products of float64 blocks of W with the eigenvectors, and s_i is the norm of each (accurate
- * to eps * s_max, where the square root of a Gram eigenvalue is only accurate to sqrt(eps) * s_max).
- * Singular vectors of exactly zero singular values are left zero (the factors scale them by zero).
+ * SVD of W [in, out] through the eigen-decomposition of its smaller Gram matrix, as engine/linalg's svd
+ * but a block of W at a time: the other side's vectors times the singular value come from products of
+ * float64 blocks of W with the eigenvectors, and s_i is the norm of each (accurate to eps * s_max, where
+ * the square root of a Gram eigenvalue is only accurate to sqrt(eps) * s_max). W is read as stored
+ * (`layout`): no transposed copy of it is made. Singular vectors of exactly zero singular values are
+ * left zero (the factors scale them by zero).
  */
-export async function svdBasis(weight: Float32Array | Float64Array, inFeatures: number, outFeatures: number): Promise<SvdBasis> {
+export async function svdBasis(weight: Float32Array | Float64Array, inFeatures: number, outFeatures: number, layout: WeightLayout = 'in-out', elementsPerBlock = blockElements): Promise<SvdBasis> {
   const [n, m] = [inFeatures, outFeatures];
   const k = Math.min(n, m);
   const tall = n >= m;
-  // columns: V (m x k) of W^T W when tall, U (n x k) of W W^T when wide
-  const eig = await symmetricEigen(await gram(weight, n, m, tall ? 'cols' : 'rows'), k);
+  const stored = layout === 'in-out' ? { rows: n, cols: m } : { rows: m, cols: n };
+  // V (m x k) of W^T W when tall, U (n x k) of W W^T when wide: the Gram matrix of the stored rows or columns
+  const gramSide = tall === (layout === 'in-out') ? 'cols' : 'rows';
+  const eig = await symmetricEigen(await gram(weight, stored.rows, stored.cols, gramSide), k);
   const scaled = new Float32Array((tall ? n : m) * k); // tall: U S [n, k]; wide: (S V^T)^T [m, k]
   const squares = new Float64Array(k);
-  if (tall) {
-    const rowsPerBlock = Math.max(1, Math.floor(blockElements / m));
-    for (let r0 = 0; r0 < n; r0 += rowsPerBlock) {
-      const rows = Math.min(rowsPerBlock, n - r0);
-      const product = await gemm(Float64Array.from(weight.subarray(r0 * m, (r0 + rows) * m)), eig.vectors, rows, m, k);
-      accumulate(product, rows, k, r0, scaled, squares);
-    }
-  } else {
-    const colsPerBlock = Math.max(1, Math.floor(blockElements / n));
-    for (let c0 = 0; c0 < m; c0 += colsPerBlock) {
-      const cols = Math.min(colsPerBlock, m - c0);
-      const block = new Float64Array(n * cols); // W[:, c0:c0+cols]^T: cols x n
-      for (let i = 0; i < n; i++) for (let c = 0; c < cols; c++) block[c * n + i] = weight[i * m + c0 + c]!;
-      const product = await gemm(block, eig.vectors, cols, n, k); // W^T U: cols x k
-      accumulate(product, cols, k, c0, scaled, squares);
-    }
+  // tall: rows of W ([count, m]); wide: columns of W, transposed ([count, n])
+  const [length, inner] = tall ? [n, m] : [m, n];
+  const perBlock = Math.max(1, Math.floor(elementsPerBlock / inner));
+  const contiguous = tall === (layout === 'in-out'); // the blocks are stored rows, or gathered from its columns
+  const width = stored.cols;
+  for (let first = 0; first < length; first += perBlock) {
+    const count = Math.min(perBlock, length - first);
+    const block = new Float64Array(count * inner);
+    if (contiguous) block.set(weight.subarray(first * width, (first + count) * width));
+    else for (let j = 0; j < inner; j++) for (let i = 0; i < count; i++) block[i * inner + j] = weight[j * width + first + i]!;
+    accumulate(await gemm(block, eig.vectors, count, inner, k), count, k, first, scaled, squares);
   }
   const norms = squares.map(Math.sqrt);
   const order = Int32Array.from({ length: k }, (_, i) => i).sort((a, b) => norms[b]! - norms[a]!);
   const singularValues = Float64Array.from(order, (j) => norms[j]!);
-  const fromScaled = new Float32Array(scaled.length); // columns in order, divided by their norm
-  const rows = scaled.length / Math.max(1, k);
-  for (let i = 0; i < rows; i++) order.forEach((src, dst) => (fromScaled[i * k + dst] = norms[src]! > 0 ? scaled[i * k + src]! / norms[src]! : 0));
-  const fromEigen = new Float32Array((tall ? m : n) * k); // the eigenvector columns in the same order
-  for (let i = 0; i < fromEigen.length / Math.max(1, k); i++) order.forEach((src, dst) => (fromEigen[i * k + dst] = eig.vectors[i * k + src]!));
+  reorderColumns(scaled, k, order, norms); // in place: VGG-16 fc6's vectors are 0.4 GB
+  const fromEigen = Float32Array.from(eig.vectors.subarray(0, (tall ? m : n) * k));
+  reorderColumns(fromEigen, k, order);
   return tall
-    ? { inFeatures, outFeatures, singularValues, u: fromScaled, vt: transposeValues(fromEigen, [m, k], [1, 0]) }
-    : { inFeatures, outFeatures, singularValues, u: fromEigen, vt: transposeValues(fromScaled, [m, k], [1, 0]) };
+    ? { inFeatures, outFeatures, singularValues, u: scaled, vt: transposeValues(fromEigen, [m, k], [1, 0]) }
+    : { inFeatures, outFeatures, singularValues, u: fromEigen, vt: transposeValues(scaled, [m, k], [1, 0]) };
+}
+
+/** Puts the columns of a row-major [rows, k] matrix in `order` (column j of the result: column order[j]), each divided by its norm when given, in place. */
+function reorderColumns(matrix: Float32Array, k: number, order: Int32Array, norms?: Float64Array): void {
+  const row = new Float32Array(k);
+  for (let start = 0; start < matrix.length; start += k) {
+    for (let j = 0; j < k; j++) {
+      const src = order[j]!;
+      const norm = norms ? norms[src]! : 1;
+      row[j] = norm > 0 ? matrix[start + src]! / norm : 0;
+    }
+    matrix.set(row, start);
+  }
 }
 
 /** Copies the product block (count x k, rows first..first+count of the result) into `scaled` and adds its column squares. */

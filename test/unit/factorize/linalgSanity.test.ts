@@ -193,6 +193,16 @@ describe('factorize: linear algebra sanity (Tucker-2 and SVD, against reconstruc
         if (r >= rank) assert.ok((errors[r - 1] ?? 1) < 1e-6, `rank ${r} >= ${rank}: error ${errors[r - 1]}`);
       }
       for (let j = 1; j < basis.singularValues.length; j++) assert.ok((basis.singularValues[j] ?? 0) <= (basis.singularValues[j - 1] ?? 0), 'singular values descending');
+      // W stored transposed (as Conv and Gemm(transB) keep it), and blocks of a few rows: the same basis
+      const wStoredOutIn = Float32Array.from(wt);
+      for (const [layout, stored] of [['in-out', w], ['out-in', wStoredOutIn]] as const) {
+        const blocked = await svdBasis(stored, n, m, layout, 2 * Math.max(n, m) + 1);
+        for (let j = 0; j < basis.singularValues.length; j++) assert.ok(Math.abs((blocked.singularValues[j] ?? 0) - (basis.singularValues[j] ?? 0)) <= 1e-9 * (basis.singularValues[0] ?? 1), `${layout} in blocks: singular value ${j}`);
+        for (let r = 1; r <= Math.min(n, m); r++) {
+          const measured = relativeError(w, reconstructSvd(svdFactors(blocked, r), n, m));
+          assert.ok(Math.abs(measured - (errors[r - 1] ?? NaN)) < 1e-6, `${layout} in blocks, rank ${r}: error ${measured} vs ${errors[r - 1]}`);
+        }
+      }
     });
   }
 
