@@ -55,6 +55,7 @@ export class FactorCache {
     }
     const shape = layer.layer.lowRankShape;
     const entry = { factors: factorsAtRank(layer.basis, rank, 0), bytes: shape ? 4 * lowRankParams(shape, rank) : 0 };
+    if (entry.bytes > this.budgetBytes) return entry.factors; // made again when asked again: VGG-16's fc6 near full rank is 0.4 GB
     this.cache.set(key, entry);
     this.bytes += entry.bytes;
     for (const [oldest, old] of this.cache) {

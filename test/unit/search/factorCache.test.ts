@@ -1,5 +1,6 @@
 // The search's factor cache: the same factors object while they are within the byte budget, the least
-// recently used evicted past it (recomputed on the next request, with equal values).
+// recently used evicted past it (recomputed on the next request, with equal values); factors larger than
+// the whole budget are never kept.
 import * as assert from 'node:assert/strict';
 import { layerBasis } from '../../../engine/factorize/layerBasis';
 import { analyzeModel } from '../../../engine/graph/analyzeModel';
@@ -36,5 +37,9 @@ describe('search: factor cache', function () {
     assert.notEqual(tight.get(layer, 8), r8);
     assert.ok(again.kind === 'svd' && before.kind === 'svd');
     assert.deepEqual(again.leftIR, before.leftIR, 'recomputed factors equal the first ones');
+    // factors larger than the whole budget are not kept at all (VGG-16's fc6 near full rank: 0.4 GB)
+    const small = new FactorCache(rankBytes(8) - 1);
+    assert.notEqual(small.get(layer, 8), small.get(layer, 8), 'not cached');
+    assert.equal(small.get(layer, 4), small.get(layer, 4), 'a smaller rank is');
   });
 });
