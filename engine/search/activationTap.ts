@@ -8,8 +8,7 @@ import { HalocError } from '../errors';
 import type { LayerAnalysis } from '../graph/analyzeModel';
 import type { OnnxModel } from '../onnx/onnxModel';
 import { onnx } from '../onnx/proto';
-import { encodeOnnx, inlineExternalData } from '../onnx/writeOnnx';
-import { openInferenceSession } from '../evaluate/inferenceSession';
+import { openFedSession } from '../evaluate/fedSession';
 
 /** What one batch of images gives: each layer's input and output. */
 export interface TappedBatch {
@@ -36,7 +35,8 @@ export async function openActivationTap(model: OnnxModel, layers: readonly Layer
   const tensorOf = new Map(layers.map((l) => [l.name, graph.node?.[l.nodeIndex]?.input?.[0] ?? '']));
   const outputOf = new Map(layers.map((l) => [l.name, graph.node?.[l.nodeIndex]?.output?.[0] ?? '']));
   const fetches = [...new Set([...[...tensorOf.values()].filter((name) => name !== imageInput), ...outputOf.values()])];
-  const session = await openInferenceSession(encodeOnnx(inlineExternalData(graphFor(model.proto, fetches), model.constants)), `${model.filePath} with its layer inputs exposed`, threads);
+  // no memory arena: an arena would keep a batch's intermediate tensors (as large as the tapped ones) between runs
+  const session = await openFedSession({ proto: graphFor(model.proto, fetches), constants: model.constants }, `${model.filePath} with its layer inputs exposed`, threads, { memoryArena: false });
   return {
     async run(images, count, imageDims) {
       const feed = new ort.Tensor('float32', images, [count, ...imageDims]);

@@ -13,7 +13,6 @@ import type { ModelAnalysis } from '../graph/analyzeModel';
 import { lowRankMacs } from '../graph/lowRankCost';
 import type { OnnxModel } from '../onnx/onnxModel';
 import type { onnx } from '../onnx/proto';
-import { encodeOnnx, inlineExternalData } from '../onnx/writeOnnx';
 import { baselineRanks, defaultEnergyFractions, defaultUniformFractions, energyRanks, macsAllocatorLayers, uniformRanks } from './baselines';
 import { spreadPoints } from './frontSelection';
 import { lagrangianFront, pointWithinBudget, type AllocatedPoint, type AllocatorLayer } from './lagrangian';
@@ -100,7 +99,7 @@ export async function fastSearch(settings: FastSearchSettings): Promise<FastSear
   const ranksOf = (point: AllocatedPoint): PointRanks => Object.fromEntries(allocatorLayers.map((l, i) => [l.name, l.options[point.choice[i] ?? 0]?.rank ?? 'keep']));
   clock.end('allocate');
 
-  const evaluator = await PointEvaluator.open({ model, analysis, latency, layers, factors: measured.factors, shiftOf: measured.shiftOf, originalBytes: measured.originalBytes, test: settings.test, run: measured.run, cancel, predictedError: (ranks) => predictedError(layers, errors, sensitivities, ranks), originalMs });
+  const evaluator = await PointEvaluator.open({ model, analysis, latency, layers, factors: measured.factors, shiftOf: measured.shiftOf, test: settings.test, run: measured.run, cancel, predictedError: (ranks) => predictedError(layers, errors, sensitivities, ranks), originalMs });
   const settingsToMeasure: Measured[] = [
     ...picked.map((p, i): Measured => ({ what: `front point ${i + 1}/${picked.length}`, ranks: ranksOf(p), make: (e) => ({ ...e, lambda: p.lambda, withinBudget: budgetMs === undefined || p.cost + latency.untouchedMs <= budgetMs + 1e-12 }) })),
     ...uniform.map((f): Measured => ({ what: `uniform rank ${f}`, ranks: uniformRanks(layers, f), make: (e) => ({ name: `uniform ${f}`, kind: 'uniform', setting: f, ...e }) })),
@@ -170,8 +169,6 @@ interface MeasuredLayers {
   readonly errors: ReadonlyMap<string, LayerErrors>;
   readonly shiftOf: ShiftLookup;
   readonly sensitivities: readonly LayerSensitivity[];
-  /** The original model, inlined, as ONNX bytes (encoded on each call). */
-  readonly originalBytes: () => Uint8Array;
   readonly run: { readonly batchSize: number; readonly dropLast: boolean; readonly threads: number };
   readonly probeImages: number;
 }
@@ -199,14 +196,12 @@ async function measurePhases(settings: FastSearchSettings, uniform: readonly num
 
   const fixed = fixedBatchSize(model);
   const run = { batchSize: fixed ?? imageBatch(calibration.dataset, 64), dropLast: fixed !== undefined && fixed > 1, threads };
-  // encoded when needed, not held: a VGG-16's bytes are 0.5 GB beside the session made from them
-  const originalBytes = (): Uint8Array => encodeOnnx(inlineExternalData(model.proto, model.constants));
   const probeSet: EvalSet = { dataset: calibration.dataset, indices: calibration.indices.subarray(0, Math.min(calibration.indices.length, settings.sensitivityImages ?? 64)) };
   progress({ phase: 'sensitivity', fraction: 0, message: `measuring each layer's effect on the logits (${probeSet.indices.length} images)` });
-  const reference = await logitsOn(originalBytes(), probeSet, { ...run, cancel });
+  const reference = await logitsOn(model, probeSet, { ...run, cancel });
   const sensitivities = await measureSensitivities(model, layers, errors, probeSet, reference, factors, shiftOf, run, cancel, (f) => progress({ phase: 'sensitivity', fraction: f, message: "measuring each layer's effect on the logits" }));
   clock.end('sensitivity');
-  return { layers, factors, errors, shiftOf, sensitivities, originalBytes, run, probeImages: probeSet.indices.length };
+  return { layers, factors, errors, shiftOf, sensitivities, run, probeImages: probeSet.indices.length };
 }
 
 /**

@@ -20,11 +20,10 @@ import { DataType } from '../onnx/dataType';
 import { float32Tensor, GraphBuilder, int64Tensor } from '../onnx/graphBuilder';
 import type { OnnxModel } from '../onnx/onnxModel';
 import type { onnx } from '../onnx/proto';
-import { encodeOnnx } from '../onnx/writeOnnx';
 
 /** The error model of one layer and what its outputs mean. */
 export interface LayerErrorModel {
-  readonly bytes: Uint8Array;
+  readonly proto: onnx.IModelProto;
   /** Output channels of the layer (C); outputs `sumD` and `sumD2` hold K x C values, rank-major. */
   readonly channels: number;
   readonly rankCount: number;
@@ -71,7 +70,7 @@ export function layerErrorModel(model: OnnxModel, layer: LayerAnalysis, factors:
   b.node('Shape', ['y'], {}, { outputs: [errorOutputs.shapeY] });
   for (const name of Object.values(errorOutputs)) b.output(name, undefined, name === errorOutputs.shapeY ? DataType.INT64 : DataType.FLOAT);
   const channels = factors.kind === 'tucker2' ? factors.lastCR.length / factors.rankOut : factors.rightRO.length / factors.rank;
-  return { bytes: encodeOnnx(b.build()), channels, rankCount: ranks.length };
+  return { proto: b.build(), channels, rankCount: ranks.length };
 }
 
 /** Float32 elements an error model of `layer` at `ranks` holds (the shared factors), for memory bounds. */

@@ -14,7 +14,7 @@ import type { OnnxModel } from '../onnx/onnxModel';
 import { openActivationTap, type TappedBatch } from './activationTap';
 import { errorModelElements, errorOutputs, layerErrorModel } from './layerErrorModel';
 import { fixedBatchSize } from './modelBatch';
-import { openInferenceSession } from '../evaluate/inferenceSession';
+import { openFedSession, type FedSession } from '../evaluate/fedSession';
 
 /** One layer to measure: its ranks (ascending) and, made when its group runs, its factors. */
 export interface ErrorJob {
@@ -32,7 +32,7 @@ const defaultGroupBytes = 256 * 2 ** 20;
  * model computes at once (every rank's output for its images). Without them a 224 x 224 model's early
  * layers held gigabytes: ResNet-50's search passed 4.4 GB, 43 times the model.
  */
-const tapBudgetBytes = 512 * 2 ** 20;
+const tapBudgetBytes = 256 * 2 ** 20;
 const errorRunBudgetBytes = 256 * 2 ** 20;
 
 /** A layer's measured errors, one entry per rank of its job. */
@@ -61,7 +61,7 @@ export interface ErrorSettings {
   readonly groupBytes?: number;
   /** Stacked outputs an error model computes in one run (bytes; default 256 MiB): fewer images per run beyond it. */
   readonly runBytes?: number;
-  /** Tapped layer inputs and outputs held at once (bytes; default 512 MiB): smaller batches beyond it. */
+  /** Tapped layer inputs and outputs held at once (bytes; default 256 MiB): smaller batches beyond it. onnxruntime holds about as much again while it computes them. */
   readonly tapBytes?: number;
 }
 
@@ -109,7 +109,7 @@ async function measureGroup(model: OnnxModel, jobs: readonly ErrorJob[], dataset
   const imageDims = imagesShape(dataset, 1).slice(1);
   const accumulators = jobs.map((job) => new ErrorSums(job));
   const imageBatches = (): Iterable<Batch> => batches(dataset, { batchSize, indices, dropLast: fixed !== undefined && fixed > 1, cancel });
-  const measure = async (j: number, session: Ort.InferenceSession, tapped: TappedBatch, size: number): Promise<void> => {
+  const measure = async (j: number, session: FedSession, tapped: TappedBatch, size: number): Promise<void> => {
     const job = jobs[j]!;
     cancel.throwIfCancelled();
     const [input, output] = [tapped.inputs.get(job.layer.name), tapped.outputs.get(job.layer.name)];
@@ -143,7 +143,7 @@ async function measureGroup(model: OnnxModel, jobs: readonly ErrorJob[], dataset
     }
   } else {
     const tap = await openActivationTap(model, jobs.map((j) => j.layer), threads);
-    const sessions: Ort.InferenceSession[] = [];
+    const sessions: FedSession[] = [];
     try {
       for (const job of jobs) {
         cancel.throwIfCancelled();
@@ -189,9 +189,9 @@ function* imageSlices(ort: typeof Ort, tensors: readonly Ort.Tensor[], images: n
   }
 }
 
-/** The error model's session; no memory arena (its stacked outputs are large and needed only once per batch). */
-function openErrorSession(model: OnnxModel, job: ErrorJob, factors: LayerFactors, threads: number): Promise<Ort.InferenceSession> {
-  return openInferenceSession(layerErrorModel(model, job.layer, factors, job.ranks).bytes, `the error model of layer '${job.layer.name}'`, threads, { memoryArena: false });
+/** The error model's session (its factors fed, see fedSession); no memory arena (its stacked outputs are large and needed only once per batch). */
+function openErrorSession(model: OnnxModel, job: ErrorJob, factors: LayerFactors, threads: number): Promise<FedSession> {
+  return openFedSession({ proto: layerErrorModel(model, job.layer, factors, job.ranks).proto, constants: new Map() }, `the error model of layer '${job.layer.name}'`, threads, { memoryArena: false });
 }
 
 /** Running sums of one layer over the calibration batches. */

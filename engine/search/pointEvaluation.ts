@@ -6,7 +6,7 @@ import { neverCancelled, type CancelSignal } from '../cancellation';
 import { batches } from '../data/batches';
 import { imageBatch } from '../data/imageBatch';
 import { imagesShape, type ImageDataset } from '../data/imageSet';
-import { openInferenceSession } from '../evaluate/inferenceSession';
+import { openFedSession, type SessionModel } from '../evaluate/fedSession';
 
 /** Images to evaluate on. */
 export interface EvalSet {
@@ -26,10 +26,10 @@ export interface LogitsComparison {
   readonly images: number;
 }
 
-/** Logits [images, classes] of a model (ONNX bytes, external data inlined) on the set, in its order (a model with a fixed batch size: dropLast). */
-export async function logitsOn(model: Uint8Array, set: EvalSet, options: { readonly batchSize?: number; readonly dropLast?: boolean; readonly threads?: number; readonly cancel?: CancelSignal } = {}): Promise<{ logits: Float32Array; classes: number; images: number }> {
+/** Logits [images, classes] of a model (ONNX bytes with external data inlined, or a proto and its constants, see fedSession) on the set, in its order (a model with a fixed batch size: dropLast). */
+export async function logitsOn(model: Uint8Array | SessionModel, set: EvalSet, options: { readonly batchSize?: number; readonly dropLast?: boolean; readonly threads?: number; readonly cancel?: CancelSignal } = {}): Promise<{ logits: Float32Array; classes: number; images: number }> {
   const ort = await import('onnxruntime-node');
-  const session = await openInferenceSession(model, 'a model to evaluate', options.threads ?? os.availableParallelism());
+  const session = await openFedSession(model, 'a model to evaluate', options.threads ?? os.availableParallelism());
   const [input = '', output = ''] = [session.inputNames[0], session.outputNames[0]];
   const imageDims = imagesShape(set.dataset, 1).slice(1);
   const parts: Float32Array[] = [];

@@ -4,7 +4,6 @@
 import type { CancelSignal } from '../cancellation';
 import type { ModelAnalysis } from '../graph/analyzeModel';
 import type { OnnxModel } from '../onnx/onnxModel';
-import { encodeOnnx, inlineExternalData } from '../onnx/writeOnnx';
 import { compareLogits, labelsOf, logitsOn, type EvalSet } from './pointEvaluation';
 import { buildPointModel, pointLatencyMs, pointSize, type PointRanks, type ShiftLookup } from './pointModel';
 import type { AccuracyDelta, SearchPoint } from './searchResult';
@@ -19,8 +18,6 @@ export interface EvaluatorContext {
   readonly layers: readonly SearchLayer[];
   readonly factors: FactorCache;
   readonly shiftOf: ShiftLookup;
-  /** The original model, inlined, as ONNX bytes (encoded on each call, not held). */
-  readonly originalBytes: () => Uint8Array;
   readonly test: EvalSet & { readonly heldOut: boolean };
   readonly run: { readonly batchSize: number; readonly dropLast: boolean; readonly threads?: number };
   readonly cancel: CancelSignal;
@@ -41,7 +38,7 @@ export class PointEvaluator {
 
   /** Measures the original model on the test images. */
   static async open(context: EvaluatorContext): Promise<PointEvaluator> {
-    const reference = await logitsOn(context.originalBytes(), context.test, { ...context.run, cancel: context.cancel });
+    const reference = await logitsOn(context.model, context.test, { ...context.run, cancel: context.cancel });
     const labels = labelsOf(context.test);
     const self = compareLogits(reference.logits, reference.logits, reference.classes, labels);
     return new PointEvaluator(context, reference, labels, { top1: self.top1, top5: self.top5, images: reference.images });
@@ -56,8 +53,7 @@ export class PointEvaluator {
   async evaluate(ranks: PointRanks): Promise<SearchPoint> {
     const { model, layers, factors, shiftOf, latency, cancel } = this.context;
     cancel.throwIfCancelled();
-    const proto = await buildPointModel(model, layers, ranks, factors, shiftOf);
-    const { logits } = await logitsOn(encodeOnnx(inlineExternalData(proto, model.constants)), this.context.test, { ...this.context.run, cancel });
+    const { logits } = await logitsOn({ proto: await buildPointModel(model, layers, ranks, factors, shiftOf), constants: model.constants }, this.context.test, { ...this.context.run, cancel });
     const measured = compareLogits(logits, this.reference.logits, this.reference.classes, this.labels);
     const size = this.size(ranks);
     const latencyMs = pointLatencyMs(latency, layers, ranks);

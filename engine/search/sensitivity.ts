@@ -7,7 +7,6 @@
 // the allocator minimises sum_l (g_l(e) e)^2, the predicted squared relative logits error.
 import { neverCancelled, type CancelSignal } from '../cancellation';
 import type { OnnxModel } from '../onnx/onnxModel';
-import { encodeOnnx, inlineExternalData } from '../onnx/writeOnnx';
 import type { LayerErrors } from './measureLayerErrors';
 import { compareLogits, logitsOn, type EvalSet } from './pointEvaluation';
 import { buildPointModel, type ShiftLookup } from './pointModel';
@@ -43,8 +42,7 @@ export async function measureSensitivities(model: OnnxModel, layers: readonly Se
     for (const probe of probeRanks(layer, errors.get(layer.layer.name))) {
       cancel.throwIfCancelled();
       progress((index + probes.length / 3) / layers.length);
-      const proto = await buildPointModel(model, layers, { [layer.layer.name]: probe.rank }, factors, shiftOf);
-      const { logits } = await logitsOn(encodeOnnx(inlineExternalData(proto, model.constants)), set, { ...run, cancel });
+      const { logits } = await logitsOn({ proto: await buildPointModel(model, layers, { [layer.layer.name]: probe.rank }, factors, shiftOf), constants: model.constants }, set, { ...run, cancel });
       probes.push({ ...probe, logitsError: compareLogits(logits, reference.logits, reference.classes, undefined).logitsError });
     }
     measured.push(probes.sort((a, b) => a.layerError - b.layerError));

@@ -5,7 +5,7 @@
 // model built from the largest rank's factors gives, per rank, the same sum of squared differences and
 // per-channel sums of differences as the model rewritten at that rank, both run in onnxruntime-node.
 import * as assert from 'node:assert/strict';
-import { openInferenceSession } from '../../../engine/evaluate/inferenceSession';
+import { openFedSession } from '../../../engine/evaluate/fedSession';
 import { factorsAtRank, layerBasis } from '../../../engine/factorize/layerBasis';
 import { rewriteModel } from '../../../engine/factorize/rewriteModel';
 import { analyzeModel, type LayerAnalysis } from '../../../engine/graph/analyzeModel';
@@ -67,7 +67,7 @@ async function errorModelSums(model: OnnxModel, layer: LayerAnalysis, ranks: rea
   const ort = await import('onnxruntime-node');
   const basis = await layerBasis(model, layer);
   const built = layerErrorModel(model, layer, await factorsAtRank(basis, ranks[ranks.length - 1]!, 0), ranks);
-  const session = await openInferenceSession(built.bytes, `error model of ${layer.name}`, 1, { memoryArena: false });
+  const session = await openFedSession({ proto: built.proto, constants: new Map() }, `error model of ${layer.name}`, 1, { memoryArena: false, feedBytes: 1 });
   try {
     const node = model.graph.node?.[layer.nodeIndex];
     const x = inputs[node?.input?.[0] ?? '']!;
