@@ -3,11 +3,12 @@
 // its middle point, on the VGG-16-shaped model (~550 MB), in this process as the engine worker runs them.
 // Prints the peak resident set size against the model's size (the peer: the file itself) and the bar
 // (within 4 GB). The peak factors of engine/io/memoryLimit.ts come from this bench.
-// Usage: npx tsc -b && node bench/memoryBench.mjs [--model resnet50|vgg16] [--calibration 16] [--verbose (progress with the RSS)]
+// Usage: npx tsc -b && node bench/memoryBench.mjs [--model resnet50|vgg16] [--calibration 16] [--verbose (progress with the RSS, its peak since the previous message and the kernel's high-water mark)]
 import * as fs from 'node:fs';
 import { createRequire } from 'node:module';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { ensureModel, repoRoot } from './generateModels.mjs';
 
 const require = createRequire(import.meta.url);
@@ -22,9 +23,15 @@ const option = (name, fallback) => (args.includes(name) ? args[args.indexOf(name
 const modelFile = ensureModel(option('--model', 'vgg16'));
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'haloc-memory-bench-'));
 const mb = (bytes) => `${(bytes / 2 ** 20).toFixed(0)} MB`;
-let peak = 0;
-const sampler = setInterval(() => { peak = Math.max(peak, process.memoryUsage().rss); }, 50);
-const peakNow = () => Math.max(peak, process.resourceUsage().maxRSS * 1024);
+// sampled from a worker thread: the main thread's synchronous work (an SVD, an ONNX encoding) would stall a timer of its own
+const peakMb = new Int32Array(new SharedArrayBuffer(8)); // [peak, peak since the last progress message]
+const sampler = new Worker(`
+  const { workerData } = require('node:worker_threads');
+  const peakMb = new Int32Array(workerData);
+  const raise = (i, mb) => { if (mb > Atomics.load(peakMb, i)) Atomics.store(peakMb, i, mb); };
+  setInterval(() => { const mb = Math.ceil(process.memoryUsage().rss / 2 ** 20); raise(0, mb); raise(1, mb); }, 5);
+`, { eval: true, workerData: peakMb.buffer });
+const peakNow = () => Math.max(Atomics.load(peakMb, 0) * 2 ** 20, process.resourceUsage().maxRSS * 1024);
 
 try {
   const modelBytes = fs.statSync(modelFile).size;
@@ -34,7 +41,11 @@ try {
   };
   let started = performance.now();
   const verbose = args.includes('--verbose');
-  const report = (message) => verbose && console.log(`  [${mb(process.memoryUsage().rss)}] ${message}`);
+  const report = (message) => {
+    const rss = process.memoryUsage().rss;
+    const since = Math.max(Atomics.exchange(peakMb, 1, 0) * 2 ** 20, rss);
+    if (verbose) console.log(`  [${mb(rss)}, peak since the last message ${mb(since)}, high-water mark ${mb(process.resourceUsage().maxRSS * 1024)}] ${message}`);
+  };
   const { result } = await runSearchJob(settings, neverCancelled, report, 0); // no limit: this measures what the limit's factor should be
   const searchS = (performance.now() - started) / 1000;
   const searchPeak = peakNow();
@@ -47,6 +58,6 @@ try {
   console.log(`${path.basename(modelFile)} (${mb(modelBytes)}), data-free fast search (${points.length} points) ${searchS.toFixed(0)} s, peak RSS ${mb(searchPeak)} = ${(searchPeak / modelBytes).toFixed(2)}x the model;`);
   console.log(`  then compressing ${point.name} ${compressS.toFixed(0)} s, peak RSS of both ${mb(bothPeak)} = ${(bothPeak / modelBytes).toFixed(2)}x the model (bar: within 4 GB)`);
 } finally {
-  clearInterval(sampler);
+  await sampler.terminate();
   fs.rmSync(work, { recursive: true, force: true });
 }
