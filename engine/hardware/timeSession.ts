@@ -116,14 +116,14 @@ export async function timeModel(bytes: Uint8Array, inputs: readonly TimedInput[]
 }
 
 /**
- * Times models given as ONNX bytes in alternating rounds (each round times each model once), so that a
+ * Times models given as ONNX bytes or files in alternating rounds (each round times each model once), so that a
  * change in the machine's load falls on all of them alike: the median of each model's round medians, ms.
  * Compare a compressed model with its original this way, never with a time taken minutes earlier.
  */
-export async function timeModelsAlternating(models: readonly Uint8Array[], inputs: readonly TimedInput[], settings: TimingSettings, rounds = 3, cancel: CancelSignal = neverCancelled): Promise<number[]> {
+export async function timeModelsAlternating(models: readonly (Uint8Array | string)[], inputs: readonly TimedInput[], settings: TimingSettings, rounds = 3, cancel: CancelSignal = neverCancelled): Promise<number[]> {
   const sessions: Ort.InferenceSession[] = [];
   try {
-    for (const bytes of models) sessions.push(await loadOrt().InferenceSession.create(bytes, timingSessionOptions(settings)));
+    for (const model of models) sessions.push(typeof model === 'string' ? await loadOrt().InferenceSession.create(model, timingSessionOptions(settings)) : await loadOrt().InferenceSession.create(model, timingSessionOptions(settings)));
     const feeds = randomFeeds(inputs);
     const times = models.map((): number[] => []);
     for (let round = 0; round < rounds; round++) {

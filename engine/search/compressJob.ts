@@ -83,16 +83,15 @@ export async function runCompressJob(request: CompressJobRequest, cancel: Cancel
   cancel.throwIfCancelled();
 
   progress('timing the original and the compressed model on this machine', 0.6);
-  const originalBytes = encodeOnnx(inlineExternalData(model.proto, model.constants));
   const timed = inputs.map((i) => ({ name: i.name, dims: i.shape.map((d) => (typeof d === 'number' ? d : analysis.model.batch)), elemType: i.elemType }));
   const timing = { threads, provider: 'cpu' as const };
-  const [latencyBefore = NaN, latencyAfter = NaN] = await timeModelsAlternating([originalBytes, built.bytes], timed, timing, 3, cancel);
+  const [latencyBefore = NaN, latencyAfter = NaN] = await timeModelsAlternating([model.filePath, built.bytes], timed, timing, 3, cancel); // the original from its file: no encoded copy of it beside the sessions
 
   const test = accuracySet(request, sets?.test, progress);
   let top1: CompressJobReport['top1'] = null;
   if (test) {
     progress(`measuring top-1 on ${test.indices.length} labelled images`, 0.8);
-    const before = await evaluateAccuracy(originalBytes, test.dataset, { indices: test.indices, cancel });
+    const before = await evaluateAccuracy(encodeOnnx(inlineExternalData(model.proto, model.constants)), test.dataset, { indices: test.indices, cancel });
     const after = await evaluateAccuracy(built.bytes, test.dataset, { indices: test.indices, cancel });
     top1 = { before: before.top1, after: after.top1, images: after.images, kind: 'measured', how: `on ${after.images} images: ${test.source}` };
   }
