@@ -4,6 +4,8 @@
 // (the runtime and the search's fixed activation budgets): bench/memoryBench.mjs measured a data-free
 // fast search plus a compression peaking at 2.7 GB on the ResNet-50-shaped model (97 MB) and at 4.9 GB
 // on the VGG-16-shaped one (528 MB); the line through both, rounded up, is 2,200 MB + 6 bytes per byte.
+// Since then VGG-16's peak came down to 3.8 GB (weights fed to onnxruntime, see fedSession): the line
+// now overestimates large models, which errs on the side of refusing.
 import * as os from 'node:os';
 import { HalocError } from '../errors';
 import { externalDataFiles } from '../onnx/externalData';
