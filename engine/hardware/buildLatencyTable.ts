@@ -1,8 +1,9 @@
 // Builds the latency table of a model on this machine: the call overhead, the device's rank step
 // (a fine sweep of one representative layer), then every compressible layer's original latency and
-// its rewrite's latency at the candidate ranks, in two passes over all layers, keeping each figure's
-// lower timing (a busy moment of another process inflates a whole short timing; an entry caught in
-// one was frozen into the cache and reused by every later run). Entries are cached on disk per device
+// its rewrite's latency at the candidate ranks, in three passes over all layers, keeping each figure's
+// median timing (a busy moment of another process inflates a whole short timing, and now and then a
+// whole pass runs 20-30% faster: the median is neither; an entry caught in one was frozen into the
+// cache and reused by every later run). Entries are cached on disk per device
 // fingerprint and layer shape, so a second run on the same machine measures nothing again.
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -15,7 +16,7 @@ import { encodeOnnx } from '../onnx/writeOnnx';
 import { fingerprintKey, localFingerprint, onnxruntimeVersion, type DeviceFingerprint, type ExecutionProvider } from './deviceFingerprint';
 import { candidateRanks, detectGranularity } from './granularity';
 import { layerBenchModels } from './layerBenchModels';
-import { fasterEntry, layerKey, readLatencyTable, writeLatencyTable, type LatencyTable, type LayerLatency } from './latencyTable';
+import { medianEntry, layerKey, readLatencyTable, writeLatencyTable, type LatencyTable, type LayerLatency } from './latencyTable';
 import { minCpuShare, timeKernels, timeModel, type TimingSettings } from './timeSession';
 
 /** Settings of a table build. */
@@ -30,7 +31,7 @@ export interface TableSettings {
   readonly maxRanksPerLayer?: number;
   /** Cache folder; null disables the cache. Default `$HALOC_CACHE_DIR` or ~/.cache/haloc/latency. */
   readonly cacheDir?: string | null;
-  /** Timings of every entry, taken in separate passes over the layers; the lowest is kept (default 2). */
+  /** Timings of every entry, taken in separate passes over the layers; the median is kept (default 3). */
   readonly passes?: number;
   /** Entries whose quietest pass had a lower CPU share are reported busy and not cached (default minCpuShare; 0 caches all). */
   readonly busyCpuShare?: number;
@@ -55,11 +56,13 @@ export interface TableBuild {
 
 /**
  * The version of the way entries are measured, kept in every entry: a cached entry of another version
- * is measured again. 2: two passes, windows retaken while another process held a core, the profiler's
- * cost calibrated in each session, convolutions fed by a producer (version 1 entries came out 5-25%
- * off in a network).
+ * is measured again. 2: two passes (the lowest kept), windows retaken while another process held a
+ * core, the profiler's cost calibrated in each session, convolutions fed by a producer (version 1
+ * entries came out 5-25% off in a network). 3: the median of three passes of 10 ms windows (with the
+ * lowest of two, three tables of one ResNet-14 at batch 32, built minutes apart, summed its 50%-rank
+ * layers to 8.7-9.8 ms, and the lowest of four to 6.8-7.7; the median of three: 9.5-9.9).
  */
-export const measuringMethod = 2;
+export const measuringMethod = 3;
 
 /** The default cache folder. */
 export function defaultCacheDir(): string {
@@ -70,8 +73,8 @@ export function defaultCacheDir(): string {
 export async function buildLatencyTable(model: OnnxModel, analysis: ModelAnalysis, settings: TableSettings = {}, cancel: CancelSignal = neverCancelled, progress: (message: string, fraction?: number) => void = () => undefined): Promise<TableBuild> {
   const threads = settings.threads ?? os.cpus().length;
   const fingerprint = localFingerprint(settings.provider ?? 'cpu', threads, analysis.model.batch);
-  // Windows of 15 ms (not the default 40): each entry is timed in two passes, and a ResNet-50 table stays well under two minutes.
-  const timing: TimingSettings = { threads, provider: fingerprint.provider, minTotalMs: 15 };
+  // Windows of 10 ms (not the default 40): each entry is timed in three passes, and a ResNet-50 table stays under two minutes (89 s here).
+  const timing: TimingSettings = { threads, provider: fingerprint.provider, minTotalMs: 10 };
   const cacheDir = settings.cacheDir === undefined ? defaultCacheDir() : settings.cacheDir;
   const cacheFile = cacheDir ? path.join(cacheDir, `${fingerprintKey(fingerprint)}.json`) : null;
   const cached = cacheFile ? readCache(cacheFile) : undefined;
@@ -88,17 +91,17 @@ export async function buildLatencyTable(model: OnnxModel, analysis: ModelAnalysi
     const entry = entries[key];
     return !(entry && entry.granularity === granularity && entry.rankLimit === maxRanks && entry.method === measuringMethod);
   });
-  const passes = Math.max(1, settings.passes ?? 2);
-  const fresh = new Map<string, LayerLatency>();
+  const passes = Math.max(1, settings.passes ?? 3);
+  const timings = new Map<string, LayerLatency[]>();
   for (let pass = 0; pass < passes; pass++) {
     for (const [index, [key, layer]] of pending.entries()) {
       cancel.throwIfCancelled();
       progress(`timing ${layer.name}${passes > 1 ? ` (pass ${pass + 1} of ${passes})` : ''}`, (pass * pending.length + index) / (passes * pending.length));
       const timed = await measureLayer(model, layer, granularity, maxRanks, timing, cancel);
-      const earlier = fresh.get(key);
-      fresh.set(key, earlier ? fasterEntry(earlier, timed) : timed);
+      timings.set(key, [...(timings.get(key) ?? []), timed]);
     }
   }
+  const fresh = new Map([...timings].map(([key, list]) => [key, medianEntry(list)]));
   for (const [key, entry] of fresh) entries[key] = entry;
   const measured = pending.length;
   const busyCpuShare = settings.busyCpuShare ?? minCpuShare;

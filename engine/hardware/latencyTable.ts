@@ -124,13 +124,21 @@ export function layerKey(model: OnnxModel, layer: LayerAnalysis): string {
 }
 
 /**
- * The faster of two measurements of the same entry, figure by figure: on a shared machine another
- * process only ever adds time, so of two timings taken apart the lower is the closer to the layer's own.
+ * Per figure, the median of several timings of one entry (the lower middle one of an even count), and
+ * the median CPU share (busy unless most timings were quiet): on this machine a pass now and then times a layer 20-30% faster than every
+ * other pass (a whole session runs faster), so the lowest of more passes came out lower and lower.
  */
-export function fasterEntry(a: LayerLatency, b: LayerLatency): LayerLatency {
-  const other = new Map(b.ranks.map((r) => [r.rank, r.ms]));
-  const cpuShare = a.cpuShare === undefined || b.cpuShare === undefined ? (a.cpuShare ?? b.cpuShare) : Math.max(a.cpuShare, b.cpuShare);
-  return { ...a, originalMs: Math.min(a.originalMs, b.originalMs), ranks: a.ranks.map((r) => ({ rank: r.rank, ms: Math.min(r.ms, other.get(r.rank) ?? r.ms) })), ...(cpuShare === undefined ? {} : { cpuShare }) };
+export function medianEntry(timings: readonly LayerLatency[]): LayerLatency {
+  const [first] = timings;
+  if (!first) throw new RangeError('medianEntry: no timings');
+  const middle = (values: number[]): number => values.sort((x, y) => x - y)[Math.floor((values.length - 1) / 2)] ?? NaN;
+  const shares = timings.map((t) => t.cpuShare).filter((s): s is number => s !== undefined);
+  return {
+    ...first,
+    originalMs: middle(timings.map((t) => t.originalMs)),
+    ranks: first.ranks.map((r) => ({ rank: r.rank, ms: middle(timings.map((t) => t.ranks.find((x) => x.rank === r.rank)?.ms ?? r.ms)) })),
+    ...(shares.length > 0 ? { cpuShare: middle(shares) } : {}),
+  };
 }
 
 /** Latency of a layer at rank r: the entry at r, else the next measured rank above it (same step). */

@@ -2,12 +2,12 @@
 // file (other version, other format, missing fields, negative times, not JSON) is a one-line
 // HalocError 'BAD_ARGUMENT' naming the file; `haloc profile --target` writes a valid table and an
 // unknown target is a usage error (exit 2). Also latencyAtRank, the look-up between measured ranks,
-// and fasterEntry, which keeps the lower of two timings of an entry figure by figure.
+// and medianEntry, which keeps the median of several timings of an entry figure by figure.
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { localFingerprint } from '../../../engine/hardware/deviceFingerprint';
-import { fasterEntry, latencyAtRank, readLatencyTable, writeLatencyTable, type LatencyTable, type LayerLatency } from '../../../engine/hardware/latencyTable';
+import { latencyAtRank, medianEntry, readLatencyTable, writeLatencyTable, type LatencyTable, type LayerLatency } from '../../../engine/hardware/latencyTable';
 import { writeOnnxFile } from '../../../engine/onnx/writeOnnx';
 import { expectHalocError, makeTempDir, removeDir, runHaloc } from '../testSupport';
 import { syntheticTable, twinConvModel } from './hardwareSupport';
@@ -140,23 +140,28 @@ describe('latencyAtRank', function () {
   });
 });
 
-describe('fasterEntry', function () {
-  const second: LayerLatency = { ...entry, originalMs: 1.2, ranks: [{ rank: 8, ms: 0.7 }, { rank: 16, ms: 0.6 }, { rank: 24, ms: 1.4 }] };
+describe('medianEntry', function () {
+  const second: LayerLatency = { ...entry, originalMs: 1.2, ranks: [{ rank: 8, ms: 0.7 }, { rank: 16, ms: 0.6 }, { rank: 24, ms: 1.4 }], cpuShare: 0.5 };
+  const third: LayerLatency = { ...entry, originalMs: 0.4, ranks: [{ rank: 8, ms: 0.2 }, { rank: 16, ms: 0.8 }, { rank: 24, ms: 1.1 }], cpuShare: 0.9 };
 
-  it('keeps the lower time of each figure on its own: original and every rank', function () {
-    const faster = fasterEntry(entry, second);
-    assert.equal(faster.originalMs, 1.2);
-    assert.deepEqual(faster.ranks, [{ rank: 8, ms: 0.5 }, { rank: 16, ms: 0.6 }, { rank: 24, ms: 1.4 }]);
-    assert.deepEqual(fasterEntry(second, entry), faster, 'the order of the two timings does not matter');
-    assert.equal(faster.op, 'Conv');
-    assert.equal(faster.granularity, 8);
+  it('keeps the middle time of each figure on its own (original and every rank), the middle CPU share, and the entry', function () {
+    const median = medianEntry([entry, second, third]);
+    assert.equal(median.originalMs, 1.2);
+    assert.deepEqual(median.ranks, [{ rank: 8, ms: 0.5 }, { rank: 16, ms: 0.8 }, { rank: 24, ms: 1.4 }]);
+    assert.equal(median.cpuShare, 0.5, 'of the two shares given, the lower');
+    assert.equal(medianEntry([second, third, { ...entry, cpuShare: 1 }]).cpuShare, 0.9);
+    assert.deepEqual(medianEntry([third, entry, second]), median, 'the order of the timings does not matter');
+    assert.equal(median.op, 'Conv');
+    assert.equal(median.granularity, 8);
   });
 
-  it('a rank the other timing lacks keeps its own time; the inputs are left as they were', function () {
+  it('of two timings the lower; of one, itself; a rank another timing lacks keeps its own time; the inputs are left as they were', function () {
+    assert.deepEqual(medianEntry([entry, third]).ranks, [{ rank: 8, ms: 0.2 }, { rank: 16, ms: 0.8 }, { rank: 24, ms: 1.1 }]);
+    assert.deepEqual(medianEntry([entry]), entry);
     const partial: LayerLatency = { ...entry, originalMs: 2, ranks: [{ rank: 16, ms: 0.1 }] };
-    assert.deepEqual(fasterEntry(entry, partial).ranks, [{ rank: 8, ms: 0.5 }, { rank: 16, ms: 0.1 }, { rank: 24, ms: 1.4 }]);
-    assert.equal(fasterEntry(entry, partial).originalMs, 1.5);
+    assert.deepEqual(medianEntry([entry, partial]).ranks, [{ rank: 8, ms: 0.5 }, { rank: 16, ms: 0.1 }, { rank: 24, ms: 1.4 }]);
     assert.deepEqual(entry.ranks, [{ rank: 8, ms: 0.5 }, { rank: 16, ms: 0.9 }, { rank: 24, ms: 1.4 }]);
+    assert.throws(() => medianEntry([]), RangeError);
   });
 });
 
