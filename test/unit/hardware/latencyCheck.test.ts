@@ -2,12 +2,12 @@
 // layers) loads and runs in onnxruntime-node with its own inputs fed and keeps no compressible layer;
 // checkLatency gives finite, positive predicted / measured times and a finite error, for the original
 // and for a compressed model. No bound on the error and no timing assertion (shared 2-core machine).
-// lowestOfRounds runs the timings in turn, round after round, and keeps each one's lowest.
+// medianOfRounds runs the timings in turn, round after round, and keeps each one's median.
 import * as assert from 'node:assert/strict';
 import type * as Ort from 'onnxruntime-node';
 import { analyzeModel } from '../../../engine/graph/analyzeModel';
 import { buildLatencyTable, type TableBuild } from '../../../engine/hardware/buildLatencyTable';
-import { checkLatency, lowestOfRounds, type LatencyComparison } from '../../../engine/hardware/latencyCheck';
+import { checkLatency, medianOfRounds, type LatencyComparison } from '../../../engine/hardware/latencyCheck';
 import { randomFeeds, type TimedInput } from '../../../engine/hardware/timeSession';
 import { untouchedPart } from '../../../engine/hardware/untouchedPart';
 import { float32Tensor, GraphBuilder } from '../../../engine/onnx/graphBuilder';
@@ -132,22 +132,24 @@ describe('checkLatency', function () {
   });
 });
 
-describe('lowestOfRounds', function () {
-  it('runs every timing once a round, interleaved, and keeps each one\'s lowest result with its CPU share', async function () {
+describe('medianOfRounds', function () {
+  it('runs every timing once a round, interleaved, and keeps each one\'s median result with its CPU share', async function () {
     const calls: string[] = [];
     const series = (name: string, values: [number, number][]) => async () => {
       calls.push(name);
       const [ms, cpuShare] = values.shift() ?? [NaN, NaN];
       return { ms, cpuShare };
     };
-    const lowest = await lowestOfRounds(3, [series('a', [[5, 1], [3, 0.4], [4, 1]]), series('b', [[2, 0.9], [9, 1], [7, 1]])]);
-    assert.deepEqual(lowest, [{ ms: 3, cpuShare: 0.4 }, { ms: 2, cpuShare: 0.9 }]);
+    const median = await medianOfRounds(3, [series('a', [[5, 1], [3, 0.4], [4, 0.8]]), series('b', [[2, 0.9], [9, 1], [7, 0.7]])]);
+    assert.deepEqual(median, [{ ms: 4, cpuShare: 0.8 }, { ms: 7, cpuShare: 0.7 }]);
     assert.deepEqual(calls, ['a', 'b', 'a', 'b', 'a', 'b']);
   });
 
-  it('at least one round; no timings gives no results', async function () {
+  it('of an even count the lower middle one; at least one round; no timings gives no results', async function () {
     let calls = 0;
-    assert.deepEqual(await lowestOfRounds(0, [async () => ({ ms: ++calls, cpuShare: 1 })]), [{ ms: 1, cpuShare: 1 }]);
-    assert.deepEqual(await lowestOfRounds(2, []), []);
+    assert.deepEqual(await medianOfRounds(4, [async () => ({ ms: [8, 2, 6, 4][calls++] ?? NaN, cpuShare: 1 })]), [{ ms: 4, cpuShare: 1 }]);
+    calls = 0;
+    assert.deepEqual(await medianOfRounds(0, [async () => ({ ms: ++calls, cpuShare: 1 })]), [{ ms: 1, cpuShare: 1 }]);
+    assert.deepEqual(await medianOfRounds(2, []), []);
   });
 });
