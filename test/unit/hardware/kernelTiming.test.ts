@@ -125,10 +125,14 @@ describe('the calibration chain', function () {
 });
 
 describe('timeSession windows', function () {
-  /** A session whose runs sleep: the process uses next to no CPU, as when another process holds the cores. */
+  /**
+   * A session whose runs sleep: the process uses next to no CPU, as when another process holds the cores.
+   * 10 ms a run: with 1 ms, a window of four runs was short enough for the process's other threads (GC,
+   * a previous test's) to fill it (CPU share 1.02 once in CI).
+   */
   function sleepingSession(): { session: ort.InferenceSession; runs: () => number } {
     let runs = 0;
-    const session = { run: async () => { runs++; await new Promise((resolve) => setTimeout(resolve, 1)); return {}; } } as unknown as ort.InferenceSession;
+    const session = { run: async () => { runs++; await new Promise((resolve) => setTimeout(resolve, 10)); return {}; } } as unknown as ort.InferenceSession;
     return { session, runs: () => runs };
   }
   const settings = { threads: 1, provider: 'cpu', warmupRuns: 2, minRuns: 4, minTotalMs: 0, maxRuns: 4 } as const;
