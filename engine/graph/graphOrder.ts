@@ -44,3 +44,20 @@ export function topologicalOrder(graph: onnx.IGraphProto, available: ReadonlySet
 export function nodeLabel(node: onnx.INodeProto, index: number): string {
   return node.name || `${node.opType ?? 'node'}#${index}`;
 }
+
+/**
+ * The nodes `targets` depend on, as indices in `order` (a topological order of `nodes`; default their
+ * stored order), and every tensor name those nodes read or the targets name.
+ */
+export function nodesNeededFor(nodes: readonly onnx.INodeProto[], targets: readonly string[], order: readonly number[] = nodes.map((_, i) => i)): { indices: number[]; tensors: Set<string> } {
+  const tensors = new Set(targets);
+  const indices: number[] = [];
+  for (let k = order.length - 1; k >= 0; k--) {
+    const index = order[k]!;
+    const node = nodes[index]!;
+    if (!(node.output ?? []).some((o) => tensors.has(o))) continue;
+    indices.push(index);
+    for (const input of node.input ?? []) if (input) tensors.add(input);
+  }
+  return { indices: indices.reverse(), tensors };
+}

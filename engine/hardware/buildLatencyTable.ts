@@ -33,7 +33,7 @@ export interface TableSettings {
   readonly cacheDir?: string | null;
   /** Timings of every entry, taken in separate passes over the layers; the median is kept (default 3). */
   readonly passes?: number;
-  /** Entries whose quietest pass had a lower CPU share are reported busy and not cached (default minCpuShare; 0 caches all). */
+  /** Entries whose median pass had a lower CPU share are reported busy and not cached (default minCpuShare; 0 caches all). */
   readonly busyCpuShare?: number;
 }
 
@@ -46,7 +46,7 @@ export interface TableBuild {
   readonly cachedLayers: number;
   readonly cacheFile: string | null;
   /**
-   * Layers (names) whose every timing pass ran while other processes held the cores (CPU share below
+   * Layers (names) most of whose timing passes ran while other processes held the cores (CPU share below
    * minCpuShare): their figures may be too high, so they are not cached and the next build times them again.
    */
   readonly busyLayers: readonly string[];

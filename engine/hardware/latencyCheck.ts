@@ -17,6 +17,7 @@ import { latencyAtRank, type LatencyTable } from './latencyTable';
 import { timeKernels, timeModel, type TimedInput, type TimingSettings } from './timeSession';
 import { layerMark, untouchedInContext } from './untouchedInContext';
 import { untouchedPart } from './untouchedPart';
+import { lowerMedian } from './lowerMedian';
 
 /** Predicted against measured, in milliseconds. */
 export interface LatencyComparison {
@@ -106,5 +107,5 @@ export async function medianOfRounds(rounds: number, timings: readonly (() => Pr
   for (let round = 0; round < Math.max(1, rounds); round++) {
     for (const [i, time] of timings.entries()) results[i]?.push(await time());
   }
-  return results.map((list) => [...list].sort((a, b) => a.ms - b.ms)[Math.floor((list.length - 1) / 2)] ?? { ms: Infinity, cpuShare: 0 });
+  return results.map((list) => lowerMedian(list, (t) => t.ms) ?? { ms: Infinity, cpuShare: 0 });
 }

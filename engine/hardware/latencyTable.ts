@@ -9,6 +9,7 @@ import { attributeInt, attributeInts, attributeString } from '../onnx/attributes
 import type { OnnxModel } from '../onnx/onnxModel';
 import { writeFileAtomic } from '../io/atomicWrite';
 import type { DeviceFingerprint } from './deviceFingerprint';
+import { lowerMedian } from './lowerMedian';
 
 /** Latency of a layer's rewrite at one rank. */
 export interface RankLatency {
@@ -29,8 +30,9 @@ export interface LayerLatency {
   /** The version of the way it was measured (see buildLatencyTable's measuringMethod); absent before version 2. */
   readonly method?: number;
   /**
-   * The CPU share of the quietest pass that timed it: the lowest share among that pass's timing windows
-   * (below timeSession's minCpuShare, other processes held the cores and its figures may be too high).
+   * The median over the passes that timed it of each pass's CPU share (the lowest among that pass's
+   * timing windows): below timeSession's minCpuShare, other processes held the cores during most passes
+   * and its figures may be too high.
    */
   readonly cpuShare?: number;
 }
@@ -125,13 +127,14 @@ export function layerKey(model: OnnxModel, layer: LayerAnalysis): string {
 
 /**
  * Per figure, the median of several timings of one entry (the lower middle one of an even count), and
- * the median CPU share (busy unless most timings were quiet): on this machine a pass now and then times a layer 20-30% faster than every
- * other pass (a whole session runs faster), so the lowest of more passes came out lower and lower.
+ * the median CPU share (busy unless most timings were quiet): on this machine a pass now and then times
+ * a layer 20-30% faster than every other pass (a whole session runs faster), so the lowest of more
+ * passes came out lower and lower.
  */
 export function medianEntry(timings: readonly LayerLatency[]): LayerLatency {
   const [first] = timings;
   if (!first) throw new RangeError('medianEntry: no timings');
-  const middle = (values: number[]): number => values.sort((x, y) => x - y)[Math.floor((values.length - 1) / 2)] ?? NaN;
+  const middle = (values: number[]): number => lowerMedian(values, (v) => v) ?? NaN;
   const shares = timings.map((t) => t.cpuShare).filter((s): s is number => s !== undefined);
   return {
     ...first,

@@ -9,6 +9,7 @@ import type { LayerAnalysis } from '../graph/analyzeModel';
 import type { OnnxModel } from '../onnx/onnxModel';
 import { onnx } from '../onnx/proto';
 import { openFedSession } from '../evaluate/fedSession';
+import { nodesNeededFor } from '../graph/graphOrder';
 
 /** What one batch of images gives: each layer's input and output. */
 export interface TappedBatch {
@@ -58,15 +59,8 @@ function graphFor(proto: onnx.IModelProto, fetches: readonly string[]): onnx.IMo
   const outputs = fetches.map((name) => onnx.ValueInfoProto.create({ name }));
   const nodes = graph.node ?? [];
   if (nodes.some((n) => (n.attribute ?? []).some((a) => a.g || (a.graphs?.length ?? 0) > 0))) return { ...proto, graph: { ...graph, output: outputs } };
-  const needed = new Set(fetches);
-  const kept: onnx.INodeProto[] = [];
-  for (let i = nodes.length - 1; i >= 0; i--) {
-    const node = nodes[i]!;
-    if (!(node.output ?? []).some((o) => needed.has(o))) continue;
-    kept.push(node);
-    for (const input of node.input ?? []) if (input) needed.add(input);
-  }
+  const { indices, tensors: needed } = nodesNeededFor(nodes, fetches);
   const initializer = (graph.initializer ?? []).filter((t) => needed.has(t.name ?? ''));
   const input = (graph.input ?? []).filter((i) => needed.has(i.name ?? ''));
-  return { ...proto, graph: { ...graph, node: kept.reverse(), initializer, input, output: outputs, valueInfo: (graph.valueInfo ?? []).filter((v) => needed.has(v.name ?? '')) } };
+  return { ...proto, graph: { ...graph, node: indices.map((i) => nodes[i]!), initializer, input, output: outputs, valueInfo: (graph.valueInfo ?? []).filter((v) => needed.has(v.name ?? '')) } };
 }

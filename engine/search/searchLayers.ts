@@ -59,7 +59,7 @@ export class FactorCache {
     this.cache.set(key, entry);
     this.bytes += entry.bytes;
     for (const [oldest, old] of this.cache) {
-      if (this.bytes <= this.budgetBytes || oldest === key) break;
+      if (this.bytes <= this.budgetBytes) break; // never at `key`: alone it fits the budget
       this.cache.delete(oldest);
       this.bytes -= old.bytes;
     }

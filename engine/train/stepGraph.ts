@@ -4,6 +4,7 @@
 // running statistics are graph inputs; the losses, logits, parameter gradients and new running
 // statistics are outputs. Shapes are static at the step's batch size.
 import { HalocError } from '../errors';
+import { nodesNeededFor } from '../graph/graphOrder';
 import { inferShapes } from '../graph/inferShapes';
 import { isStatic } from '../graph/valueInfo';
 import { DataType } from '../onnx/dataType';
@@ -63,20 +64,6 @@ function logitsOf(model: OnnxModel): { name: string; skipped?: onnx.INodeProto }
   return { name: output };
 }
 
-/** Nodes (indices in topological order) that the targets (logits, auxiliary losses) depend on. */
-function neededNodes(model: OnnxModel, order: readonly number[], targets: readonly string[]): number[] {
-  const nodes = model.graph.node ?? [];
-  const needed = new Set(targets);
-  const kept: number[] = [];
-  for (let k = order.length - 1; k >= 0; k--) {
-    const node = nodes[order[k]!]!;
-    if (!(node.output ?? []).some((o) => needed.has(o))) continue;
-    kept.push(order[k]!);
-    for (const input of node.input ?? []) if (input) needed.add(input);
-  }
-  return kept.reverse();
-}
-
 /** Builds the training step model of `model` for `spec`. */
 export function buildStepGraph(model: OnnxModel, spec: BackendSpec): StepGraph {
   const shapes = inferShapes(model, { batch: spec.batch });
@@ -99,7 +86,8 @@ export function buildStepGraph(model: OnnxModel, spec: BackendSpec): StepGraph {
     const dims = staticShapes.get(name);
     if (!dims || dims.length !== 0) throw new HalocError('BAD_ARGUMENT', `training: the auxiliary loss '${name}' must be a scalar tensor of the model, not ${JSON.stringify(dims)}`);
   }
-  const order = neededNodes(model, shapes.order, [logits.name, ...auxiliary.map(([name]) => name)]);
+  // the nodes the targets (logits, auxiliary losses) depend on, in topological order
+  const order = nodesNeededFor(model.graph.node ?? [], [logits.name, ...auxiliary.map(([name]) => name)], shapes.order).indices;
   const upgraded = new Map(order.map((i) => [i, upgradeNode(g, nodes[i]!, model.opsetVersion)]));
 
   // which tensors carry gradients
