@@ -29,7 +29,7 @@ if (![modelFile, train, test].every((f) => fs.existsSync(f))) {
   process.exit(0);
 }
 const { runCli } = load('cli/main.js');
-const { timeModel } = load('hardware/timeSession.js');
+const { timeModelsInRounds } = load('hardware/timeSession.js');
 const outDir = path.resolve(option('--out', path.join(repoRoot, 'bench', '.cache', 'haloc')));
 fs.mkdirSync(outDir, { recursive: true });
 const pre = ['--size', '32', '--mean', '0.485,0.456,0.406', '--std', '0.229,0.224,0.225'];
@@ -47,17 +47,12 @@ function searchArgs(model, out, { epochs, finetuneEpochs, baselines, budget }) {
     '--epochs', epochs, '--finetune-epochs', finetuneEpochs, ...(baselines ? ['--baselines', baselines] : []), '--work-dir', `${out}.work`, '-o', out];
 }
 
-/** Median end-to-end latency of each model at `batch`, in alternating rounds (ms). */
-async function measuredMs(files, batch, rounds = 5) {
+/** Median end-to-end latency of each model at `batch`, in rounds of fresh sessions (ms). */
+async function measuredMs(files, batch) {
   const session = await require('onnxruntime-node').InferenceSession.create(files[0]);
   const inputs = [{ name: session.inputNames[0], dims: [batch, 3, 32, 32], elemType: 1 }];
   await session.release();
-  const times = files.map(() => []);
-  const bytes = files.map((f) => fs.readFileSync(f));
-  for (let r = 0; r < rounds; r++) {
-    for (const [i, model] of bytes.entries()) times[i].push((await timeModel(model, inputs, { threads: os.availableParallelism(), provider: 'cpu' })).medianMs);
-  }
-  return times.map((t) => t.sort((a, b) => a - b)[Math.floor(t.length / 2)]);
+  return timeModelsInRounds(files, inputs, { threads: os.availableParallelism(), provider: 'cpu' });
 }
 
 const reuse = option('--reuse', undefined);

@@ -4,7 +4,9 @@
 // ResNets of ../shared/models and on generated CIFAR ResNet-44/56 shapes. Each run of (2) builds its
 // tables into a fresh cache folder of its own (shared by its models, as a user's cache would be), so
 // that no run reuses another's timings; with --runs N it prints every run and then each cell's median
-// error and range. Prints; asserts no timing.
+// error and range. Each cell gives the error of the prediction from the table and, in brackets, from the
+// same layers' entries timed again in the check's rounds; each row ends with the table's drift against
+// those (see latencyCheck.ts). Prints; asserts no timing.
 // --models=a.onnx,b.onnx adds models of one's own (CIFAR-shaped input [N, 3, 32, 32] or any fixed shape).
 // --only-models leaves out the shared and generated ones.
 // Usage: node bench/latencyBench.mjs [--skip-resnet50] [--batches=1,32] [--runs=N] [--models=a.onnx,...] [--only-models]
@@ -63,7 +65,7 @@ async function predictionErrors() {
     const cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), 'haloc-latency-check-'));
     try {
       console.log(`\nwhole-model latency${runs > 1 ? `, run ${run} of ${runs}` : ''}, predicted (untouched part measured + table entries) vs measured end to end:`);
-      console.log('model                      batch  original: predicted / measured / error    50% rank: predicted / measured / error');
+      console.log('model                      batch  original: predicted / measured / error (entries now)    50% rank: predicted / measured / error (entries now)    table drift');
       for (const file of models) {
         for (const batch of batches) {
           const model = readOnnxModel(file);
@@ -73,13 +75,15 @@ async function predictionErrors() {
           if (built.busyLayers.length > 0) console.log(`  (${path.basename(file)} batch ${batch}: ${built.busyLayers.length} table entries timed while another process held a core, CPU share ${built.lowestCpuShare.toFixed(2)})`);
           const ranks = Object.fromEntries(analysis.layers.filter((l) => l.compressible).map((l) => [l.name, Math.max(1, Math.round(l.maxRank / 2))]));
           const check = await checkLatency(model, analysis, table, layerKeys, { threads, provider: 'cpu' }, ranks);
-          const cell = (c) => `${c.predictedMs.toFixed(2).padStart(7)} / ${c.measuredMs.toFixed(2).padStart(7)} ms / ${signed(c.errorPct)}`;
+          const cell = (c) => `${c.predictedMs.toFixed(2).padStart(7)} / ${c.measuredMs.toFixed(2).padStart(7)} ms / ${signed(c.errorPct)} (${signed(c.retimed.errorPct)})`;
           const busy = check.cpuShare < minCpuShare ? `  busy: CPU share ${check.cpuShare.toFixed(2)}, another process held a core` : '';
-          console.log(`${path.basename(file).padEnd(26)} ${String(batch).padStart(5)}  ${cell(check.original).padEnd(40)} ${cell(check.compressed)}${busy}`);
+          console.log(`${path.basename(file).padEnd(26)} ${String(batch).padStart(5)}  ${cell(check.original).padEnd(49)} ${cell(check.compressed).padEnd(49)} ${signed(check.tableDriftPct)}${busy}`);
           const key = `${path.basename(file)} ${batch}`;
-          const seen = errors.get(key) ?? { original: [], compressed: [] };
+          const seen = errors.get(key) ?? { original: [], compressed: [], originalNow: [], compressedNow: [] };
           seen.original.push(check.original.errorPct);
           seen.compressed.push(check.compressed.errorPct);
+          seen.originalNow.push(check.original.retimed.errorPct);
+          seen.compressedNow.push(check.compressed.retimed.errorPct);
           errors.set(key, seen);
         }
       }
@@ -89,11 +93,11 @@ async function predictionErrors() {
   }
   if (runs > 1) {
     console.log(`\nerror over ${runs} runs, median (lowest .. highest):`);
-    console.log('model                      batch  original                      50% rank');
+    console.log('model                      batch  original (table)              50% rank (table)              original (entries now)        50% rank (entries now)');
     const summary = (values) => `${signed(median(values))} (${signed(Math.min(...values))} .. ${signed(Math.max(...values))})`;
     for (const [key, seen] of errors) {
       const [file, batch] = key.split(' ');
-      console.log(`${file.padEnd(26)} ${batch.padStart(5)}  ${summary(seen.original).padEnd(29)} ${summary(seen.compressed)}`);
+      console.log(`${file.padEnd(26)} ${batch.padStart(5)}  ${[seen.original, seen.compressed, seen.originalNow].map((v) => summary(v).padEnd(29)).join(' ')} ${summary(seen.compressedNow)}`);
     }
   }
   console.log('(bar: within 15% for both, at batch 1 and 32, on CIFAR ResNets not in ../shared)');

@@ -8,7 +8,7 @@ import { analyticProfiles, findProfile } from '../hardware/analyticProfiles';
 import { buildLatencyTable, busyTableNote, type TableBuild } from '../hardware/buildLatencyTable';
 import type { ExecutionProvider } from '../hardware/deviceFingerprint';
 import { estimateLatencyTable } from '../hardware/estimateLatencyTable';
-import { checkLatency, type LatencyCheck } from '../hardware/latencyCheck';
+import { checkLatency, type LatencyCheck, type LatencyComparison } from '../hardware/latencyCheck';
 import { layerKey, readLatencyTable, writeLatencyTable } from '../hardware/latencyTable';
 import { HalocError } from '../errors';
 import { layerSpeedups } from '../hardware/layerSpeedups';
@@ -91,17 +91,34 @@ async function runCheck(invocation: CliInvocation, model: ReturnType<typeof read
   const plan = typeof invocation.values.plan === 'string' ? readRankPlan(invocation.values.plan) : undefined;
   const built = await buildLatencyTable(model, analysis, settings);
   const check = await checkLatency(model, analysis, built.table, built.layerKeys, { threads: settings.threads, provider: settings.provider }, plan?.ranks);
-  const warnings = [busyTableNote(built), check.cpuShare < minCpuShare ? `the whole models were timed while other processes held the cores (CPU share as low as ${(100 * check.cpuShare).toFixed(0)}%): measured and predicted may both be off; check again on a quiet machine` : null].filter((w): w is string => w !== null);
-  if (invocation.values.json === true) return invocation.print(JSON.stringify({ original: check.original, ...(check.compressed ? { compressed: check.compressed } : {}), untouchedMs: check.untouchedMs, batch: check.batch, warnings }, null, 2));
+  const warnings = [
+    busyTableNote(built),
+    check.cpuShare < minCpuShare ? `the whole models were timed while other processes held the cores (CPU share as low as ${(100 * check.cpuShare).toFixed(0)}%): measured and predicted may both be off; check again on a quiet machine` : null,
+    driftNote(check.tableDriftPct, built.cacheFile),
+  ].filter((w): w is string => w !== null);
+  if (invocation.values.json === true) return invocation.print(JSON.stringify({ original: check.original, ...(check.compressed ? { compressed: check.compressed } : {}), untouchedMs: check.untouchedMs, tableDriftPct: check.tableDriftPct, batch: check.batch, warnings }, null, 2));
   invocation.print([renderCheck(check), ...warnings.map((w) => `warning: ${w}`)].join('\n'));
+}
+
+/** Beyond this the table's entries are off the machine's speed now by more than the check's own noise (about 5%, measured here). */
+const driftWarningPct = 10;
+
+/** What a user is told when the machine runs the layers at another speed than when the table was measured; null within driftWarningPct. */
+export function driftNote(tableDriftPct: number, cacheFile: string | null): string | null {
+  if (!(Math.abs(tableDriftPct) > driftWarningPct)) return null;
+  const how = tableDriftPct > 0 ? 'slower' : 'faster';
+  const renew = cacheFile ? `; to measure it again, delete ${cacheFile}` : '';
+  return `the table was measured while this machine ran the layers ${Math.abs(tableDriftPct).toFixed(0)}% ${how} than now: its predictions are off by about as much (a search's ranks depend on the ratios between entries, which move less)${renew}`;
 }
 
 /** The human-readable check. */
 export function renderCheck(check: LatencyCheck): string {
-  const row = (name: string, c: LatencyCheck['original']): string[] => [name, c.predictedMs.toFixed(3), c.measuredMs.toFixed(3), `${c.errorPct >= 0 ? '+' : ''}${c.errorPct.toFixed(1)}%`];
+  const signed = (pct: number): string => `${pct >= 0 ? '+' : ''}${pct.toFixed(1)}%`;
+  const row = (name: string, c: LatencyComparison): string[] => [name, c.measuredMs.toFixed(3), c.predictedMs.toFixed(3), signed(c.errorPct), c.retimed.predictedMs.toFixed(3), signed(c.retimed.errorPct)];
   return [
-    `batch ${check.batch}: predicted = measured untouched part (${check.untouchedMs.toFixed(3)} ms) + the layers' table entries; measured = end to end in onnxruntime-node`,
-    renderTable(['model', '>predicted ms', '>measured ms', '>error'], [row('original', check.original), ...(check.compressed ? [row('compressed', check.compressed)] : [])]),
+    `batch ${check.batch}: predicted = measured untouched part (${check.untouchedMs.toFixed(3)} ms) + the layers' entries, from the table and timed again now; measured = end to end in onnxruntime-node`,
+    renderTable(['model', '>measured ms', '>predicted ms (table)', '>error', '>predicted ms (entries now)', '>error'], [row('original', check.original), ...(check.compressed ? [row('compressed', check.compressed)] : [])]),
+    `the table's entries against the same entries timed now: ${signed(check.tableDriftPct)}`,
   ].join('\n');
 }
 

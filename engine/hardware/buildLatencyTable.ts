@@ -17,7 +17,7 @@ import { fingerprintKey, localFingerprint, onnxruntimeVersion, type DeviceFinger
 import { candidateRanks, detectGranularity } from './granularity';
 import { layerBenchModels } from './layerBenchModels';
 import { medianEntry, layerKey, readLatencyTable, writeLatencyTable, type LatencyTable, type LayerLatency } from './latencyTable';
-import { minCpuShare, timeKernels, timeModel, type TimingSettings } from './timeSession';
+import { minCpuShare, timeKernels, timeModel, type SharedTiming, type TimedInput, type TimingSettings } from './timeSession';
 
 /** Settings of a table build. */
 export interface TableSettings {
@@ -73,8 +73,7 @@ export function defaultCacheDir(): string {
 export async function buildLatencyTable(model: OnnxModel, analysis: ModelAnalysis, settings: TableSettings = {}, cancel: CancelSignal = neverCancelled, progress: (message: string, fraction?: number) => void = () => undefined): Promise<TableBuild> {
   const threads = settings.threads ?? os.cpus().length;
   const fingerprint = localFingerprint(settings.provider ?? 'cpu', threads, analysis.model.batch);
-  // Windows of 10 ms (not the default 40): each entry is timed in three passes, and a ResNet-50 table stays under two minutes (89 s here).
-  const timing: TimingSettings = { threads, provider: fingerprint.provider, minTotalMs: 10 };
+  const timing: TimingSettings = { threads, provider: fingerprint.provider };
   const cacheDir = settings.cacheDir === undefined ? defaultCacheDir() : settings.cacheDir;
   const cacheFile = cacheDir ? path.join(cacheDir, `${fingerprintKey(fingerprint)}.json`) : null;
   const cached = cacheFile ? readCache(cacheFile) : undefined;
@@ -149,16 +148,22 @@ async function measureLayer(model: OnnxModel, layer: LayerAnalysis, granularity:
   const maxRank = layer.maxRank ?? 1;
   const all = candidateRanks(maxRank, granularity);
   const ranks = spread(all, maxRanks);
-  const original = await timeKernels(bench.original, bench.inputs, timing);
+  const original = await timeEntry(bench.original, bench.inputs, timing);
   let cpuShare = original.cpuShare;
   const measured = [];
   for (const rank of ranks) {
     cancel.throwIfCancelled();
-    const timed = await timeKernels(bench.atRank(rank), bench.inputs, timing);
+    const timed = await timeEntry(bench.atRank(rank), bench.inputs, timing);
     cpuShare = Math.min(cpuShare, timed.cpuShare);
-    measured.push({ rank, ms: timed.kernelMs });
+    measured.push({ rank, ms: timed.ms });
   }
-  return { op: layer.op, originalMs: original.kernelMs, ranks: measured, granularity, rankLimit: maxRanks, method: measuringMethod, cpuShare: Number(cpuShare.toFixed(3)) };
+  return { op: layer.op, originalMs: original.ms, ranks: measured, granularity, rankLimit: maxRanks, method: measuringMethod, cpuShare: Number(cpuShare.toFixed(3)) };
+}
+
+/** One timing of an entry's benchmark model: its kernel time, in windows of 10 ms (not the default 40: each entry is timed in three passes, and a ResNet-50 table stays under two minutes, 89 s here). */
+export async function timeEntry(bytes: Uint8Array, inputs: readonly TimedInput[], timing: TimingSettings): Promise<SharedTiming> {
+  const timed = await timeKernels(bytes, inputs, { ...timing, minTotalMs: 10 });
+  return { ms: timed.kernelMs, cpuShare: timed.cpuShare };
 }
 
 /** At most `count` values of a sorted list, evenly spread, always keeping the first and the last. */
@@ -188,7 +193,7 @@ async function measureCallOverhead(timing: TimingSettings): Promise<number> {
   builder.node('Identity', ['x'], {}, { outputs: ['y'] });
   builder.output('y', [1]);
   const bytes = encodeOnnx(builder.build());
-  const once = async (): Promise<number> => (await timeModel(bytes, [{ name: 'x', dims: [1] }], { ...timing, minRuns: 50 })).medianMs;
+  const once = async (): Promise<number> => (await timeModel(bytes, [{ name: 'x', dims: [1] }], { ...timing, minRuns: 50, minTotalMs: 10 })).medianMs;
   return Math.min(await once(), await once());
 }
 

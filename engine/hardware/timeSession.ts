@@ -18,6 +18,7 @@ import { GraphBuilder, valueInfo } from '../onnx/graphBuilder';
 import { onnx } from '../onnx/proto';
 import { encodeOnnx } from '../onnx/writeOnnx';
 import type { ExecutionProvider } from './deviceFingerprint';
+import { lowerMedian } from './lowerMedian';
 
 /** How long and how often to time. */
 export interface TimingSettings {
@@ -105,9 +106,9 @@ export function randomFeeds(inputs: readonly TimedInput[], seed = 7): Record<str
   return feeds;
 }
 
-/** Times one model given as ONNX bytes. */
-export async function timeModel(bytes: Uint8Array, inputs: readonly TimedInput[], settings: TimingSettings): Promise<Timing> {
-  const session = await loadOrt().InferenceSession.create(bytes, timingSessionOptions(settings));
+/** Times one model given as ONNX bytes or a file, in a session of its own. */
+export async function timeModel(model: Uint8Array | string, inputs: readonly TimedInput[], settings: TimingSettings): Promise<Timing> {
+  const session = typeof model === 'string' ? await loadOrt().InferenceSession.create(model, timingSessionOptions(settings)) : await loadOrt().InferenceSession.create(model, timingSessionOptions(settings));
   try {
     return await timeSession(session, randomFeeds(inputs), settings);
   } finally {
@@ -115,27 +116,43 @@ export async function timeModel(bytes: Uint8Array, inputs: readonly TimedInput[]
   }
 }
 
+/** One timing: its figure and the CPU share of its window (see Timing). */
+export interface SharedTiming {
+  readonly ms: number;
+  readonly cpuShare: number;
+}
+
 /**
- * Times models given as ONNX bytes or files in alternating rounds (each round times each model once), so that a
- * change in the machine's load falls on all of them alike: the median of each model's round medians, ms.
- * Compare a compressed model with its original this way, never with a time taken minutes earlier.
+ * Rounds in which whole models are timed, each in a fresh session. Here a fresh session of one model
+ * runs 10-30% slower than the usual now and then, for all its runs (forty sessions of a ResNet-14 at
+ * batch 32, 100 ms each: 11.1-16.5 ms, median 12.1, while two windows of one session differed by 3-4%):
+ * the median of five rounds was more than 7.5% off the median of all forty in about one draw in nine
+ * (bootstrap), of nine in one in twenty, of one session in one in three.
  */
-export async function timeModelsAlternating(models: readonly (Uint8Array | string)[], inputs: readonly TimedInput[], settings: TimingSettings, rounds = 3, cancel: CancelSignal = neverCancelled): Promise<number[]> {
-  const sessions: Ort.InferenceSession[] = [];
-  try {
-    for (const model of models) sessions.push(typeof model === 'string' ? await loadOrt().InferenceSession.create(model, timingSessionOptions(settings)) : await loadOrt().InferenceSession.create(model, timingSessionOptions(settings)));
-    const feeds = randomFeeds(inputs);
-    const times = models.map((): number[] => []);
-    for (let round = 0; round < rounds; round++) {
-      for (const [i, session] of sessions.entries()) {
-        cancel.throwIfCancelled();
-        times[i]?.push((await timeSession(session, feeds, settings)).medianMs);
-      }
-    }
-    return times.map((t) => [...t].sort((a, b) => a - b)[Math.floor(t.length / 2)] ?? NaN);
-  } finally {
-    for (const session of sessions) await session.release();
+export const wholeModelRounds = 9;
+
+/**
+ * Times models given as ONNX bytes or files in rounds, each model once per round in a fresh session of its
+ * own (see wholeModelRounds), so that a change in the machine's load falls on all of them alike and no
+ * single session's speed decides: the median of each model's rounds, ms. Compare a compressed model
+ * with its original this way, never with a time taken minutes earlier.
+ */
+export async function timeModelsInRounds(models: readonly (Uint8Array | string)[], inputs: readonly TimedInput[], settings: TimingSettings, rounds = wholeModelRounds, cancel: CancelSignal = neverCancelled): Promise<number[]> {
+  const timings = models.map((model) => async (): Promise<SharedTiming> => {
+    cancel.throwIfCancelled();
+    const timed = await timeModel(model, inputs, settings);
+    return { ms: timed.medianMs, cpuShare: timed.cpuShare };
+  });
+  return (await medianOfRounds(rounds, timings)).map((t) => t.ms);
+}
+
+/** Runs every timing once per round (at least one), in turn, and keeps each one's median result (the lower middle one of an even count) with that result's CPU share. */
+export async function medianOfRounds(rounds: number, timings: readonly (() => Promise<SharedTiming>)[]): Promise<SharedTiming[]> {
+  const results: SharedTiming[][] = timings.map(() => []);
+  for (let round = 0; round < Math.max(1, rounds); round++) {
+    for (const [i, time] of timings.entries()) results[i]?.push(await time());
   }
+  return results.map((list) => lowerMedian(list, (t) => t.ms) ?? { ms: Infinity, cpuShare: 0 });
 }
 
 /** Times an open session on fixed feeds: warm-up, then windows until one had the cores (see minCpuShare). */

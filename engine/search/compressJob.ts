@@ -8,7 +8,7 @@ import { HalocError } from '../errors';
 import { evaluateAccuracy } from '../evaluate/accuracy';
 import { outputDifference, type OutputDifference } from '../evaluate/outputDifference';
 import { analyzeModel, type ModelAnalysis } from '../graph/analyzeModel';
-import { timeModelsAlternating } from '../hardware/timeSession';
+import { timeModelsInRounds, wholeModelRounds } from '../hardware/timeSession';
 import { isSameFile, writeFileAtomic } from '../io/atomicWrite';
 import { filesBytes } from '../io/fileBytes';
 import { checkMemoryLimit, defaultMemoryLimitMb } from '../io/memoryLimit';
@@ -85,7 +85,7 @@ export async function runCompressJob(request: CompressJobRequest, cancel: Cancel
   progress('timing the original and the compressed model on this machine', 0.6);
   const timed = inputs.map((i) => ({ name: i.name, dims: i.shape.map((d) => (typeof d === 'number' ? d : analysis.model.batch)), elemType: i.elemType }));
   const timing = { threads, provider: 'cpu' as const };
-  const [latencyBefore = NaN, latencyAfter = NaN] = await timeModelsAlternating([model.filePath, built.bytes], timed, timing, 3, cancel); // the original from its file: no encoded copy of it beside the sessions
+  const [latencyBefore = NaN, latencyAfter = NaN] = await timeModelsInRounds([model.filePath, built.bytes], timed, timing, wholeModelRounds, cancel); // the original from its file: no encoded copy of it beside the sessions
 
   const test = accuracySet(request, sets?.test, progress);
   let top1: CompressJobReport['top1'] = null;
@@ -108,7 +108,7 @@ export async function runCompressJob(request: CompressJobRequest, cancel: Cancel
     macs: { before: analysis.totals.macs, after: compressedAnalysis.totals.macs, kind: 'counted', how: `counted from the graphs at batch ${analysis.model.batch}` },
     params: { before: analysis.totals.params, after: compressedAnalysis.totals.params, kind: 'counted', how: 'counted from the graphs' },
     fileBytes: { before: filesBytes(protectedPaths), after: filesBytes([output, `${output}.data`]), kind: 'measured', how: 'size of the written files' },
-    latencyMs: { before: latencyBefore, after: latencyAfter, kind: 'measured', how: `end to end in onnxruntime-node on this machine (CPU, ${threads} thread(s), batch ${analysis.model.batch}, median of 3 rounds alternating with the original)` },
+    latencyMs: { before: latencyBefore, after: latencyAfter, kind: 'measured', how: `end to end in onnxruntime-node on this machine (CPU, ${threads} thread(s), batch ${analysis.model.batch}, median of ${wholeModelRounds} rounds of fresh sessions alternating with the original)` },
     top1,
     top1Note: top1 ? `measured on labelled images (${test?.source ?? ''})` : search.data || request.accuracyData ? `not measured: ${(search.data ?? request.accuracyData)?.path ?? ''} has no labels` : 'not measured: no labelled dataset is known for this model (the search was a data-free preview)',
     outputDifference: { ...difference, kind: 'measured' },

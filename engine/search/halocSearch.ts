@@ -17,7 +17,7 @@ import { factorsAtRank } from '../factorize/layerBasis';
 import type { LayerFactors } from '../factorize/layerFactors';
 import { rewriteModel } from '../factorize/rewriteModel';
 import type { ModelAnalysis } from '../graph/analyzeModel';
-import { timeModel, timeModelsAlternating } from '../hardware/timeSession';
+import { timeModelsInRounds, wholeModelRounds } from '../hardware/timeSession';
 import { writeFileAtomic } from '../io/atomicWrite';
 import { decodeOnnxModel, type OnnxModel } from '../onnx/onnxModel';
 import { encodeOnnx, inlineExternalData, writeOnnxFile } from '../onnx/writeOnnx';
@@ -178,7 +178,7 @@ export async function halocSearch(settings: HalocSearchSettings): Promise<HalocS
 
   report({ phase: 'evaluate', what: 'the original', step: 0, totalSteps: 1, loss: null, expectedCost: null, imagesPerSecond: null });
   const originalAccuracy = await evaluateAccuracy(originalBytes, settings.test.dataset, { indices: settings.test.indices, cancel });
-  const originalMeasuredMs = (await timeModel(originalBytes, inputs, timing)).medianMs;
+  const [originalMeasuredMs = NaN] = await timeModelsInRounds([originalBytes], inputs, timing, wholeModelRounds, cancel);
 
   const search = async (name: string, kind: 'haloc' | 'flops', budget: number, what: string): Promise<Candidate> => {
     const searchCost: SearchCost = kind === 'flops' ? 'macs' : cost;
@@ -232,7 +232,7 @@ export async function halocSearch(settings: HalocSearchSettings): Promise<HalocS
     fs.rmSync(`${output}.ckpt`, { force: true });
     const after = await evaluateAccuracy(bytes, settings.test.dataset, { indices: settings.test.indices, cancel });
     // the original again, in the same alternating rounds: the load of a shared machine changes in the minutes a point takes
-    const [originalNowMs = NaN, measuredMs = NaN] = await timeModelsAlternating([originalBytes, bytes], inputs, timing, 3, cancel);
+    const [originalNowMs = NaN, measuredMs = NaN] = await timeModelsInRounds([originalBytes, bytes], inputs, timing, wholeModelRounds, cancel);
     const size = pointSize(model, analysis, layers, candidate.ranks);
     const predictedMs = pointLatencyMs(latency, layers, candidate.ranks);
     const point: HalocPoint = {
@@ -287,7 +287,7 @@ export async function halocSearch(settings: HalocSearchSettings): Promise<HalocS
       ...latency.notes,
       `cost: ${originalCost.toPrecision(4)} ${cost === 'latency' ? 'ms predicted' : 'MACs'} for the original; each budget is a fraction of it`,
       `accuracy: top-1 after ${settings.finetuneEpochs} epoch(s) of fine-tuning by distillation from the original${train.dataset.labels ? ` (weight ${distillWeight}) and the labels (weight ${1 - distillWeight})` : ''}; ${settings.test.heldOut ? 'measured on held-out images the search and the fine-tuning never saw' : 'the test images may overlap the training images, so every delta is estimated'}`,
-      `measured latency: end to end in onnxruntime-node on this machine, batch ${analysis.model.batch}, ${settings.threads} thread(s), median of repeated runs; each speedup against the original timed in alternating rounds beside that model`,
+      `measured latency: end to end in onnxruntime-node on this machine, batch ${analysis.model.batch}, ${settings.threads} thread(s), median of ${wholeModelRounds} rounds of fresh sessions; each speedup against the original timed in alternating rounds beside that model`,
     ],
   };
 }

@@ -11,8 +11,8 @@ import { buildLatencyTable, busyTableNote } from '../hardware/buildLatencyTable'
 import { fingerprintKey, localFingerprint } from '../hardware/deviceFingerprint';
 import { estimateLatencyTable } from '../hardware/estimateLatencyTable';
 import { latencyAtRank, layerKey, readLatencyTable, type LatencyTable, type LayerLatency } from '../hardware/latencyTable';
-import { medianOfRounds, untouchedKernelTiming } from '../hardware/latencyCheck';
-import type { TimedInput, TimingSettings } from '../hardware/timeSession';
+import { untouchedKernelTiming } from '../hardware/latencyCheck';
+import { medianOfRounds, wholeModelRounds, type TimedInput, type TimingSettings } from '../hardware/timeSession';
 import type { OnnxModel } from '../onnx/onnxModel';
 
 /** Where a predicted latency comes from: a table measured on a device, or an analytic estimate. */
@@ -77,11 +77,11 @@ async function tableFileLatency(model: OnnxModel, analysis: ModelAnalysis, file:
   return { target: file, table, layerKeys, kind, untouchedMs: table.callOverheadMs, notes: [`latency: entries of ${file} (${table.source}); the untouched part is not modelled for another device and counts as the table's call overhead only`] };
 }
 
-/** The untouched part's kernel time plus one run's fixed cost, as latencyCheck predicts it (timed in the model, median of 3 rounds). */
+/** The untouched part's kernel time plus one run's fixed cost, as latencyCheck predicts it (timed in the model, the median of as many rounds, each a fresh session). */
 export async function measureUntouchedMs(model: OnnxModel, analysis: ModelAnalysis, table: LatencyTable, layerKeys: Readonly<Record<string, string>>, timing: TimingSettings): Promise<number> {
   const layers = analysis.layers.filter((l) => l.compressible && table.layers[layerKeys[l.name] ?? '']);
   const inputs: TimedInput[] = analysis.model.inputs.map((i) => ({ name: i.name, dims: i.shape.map((d) => (typeof d === 'number' ? d : analysis.model.batch)), elemType: i.elemType }));
-  const [untouched] = await medianOfRounds(3, [() => untouchedKernelTiming(model, layers, inputs, timing)]);
+  const [untouched] = await medianOfRounds(wholeModelRounds, [() => untouchedKernelTiming(model, layers, inputs, timing)]);
   return (untouched?.ms ?? 0) + table.callOverheadMs;
 }
 

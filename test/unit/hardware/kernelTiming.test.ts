@@ -4,10 +4,14 @@
 // samples; the kernel sum takes the profiler's per-node cost off every node and leaves out only the
 // layout reorders at the model's borders; the interquartile mean ignores a few slow samples; a window
 // in which the process did not have the cores (a session whose runs sleep) is taken again up to
-// maxWindows times, not on a GPU. Synthetic events and sessions; no assertion on a time.
+// maxWindows times, not on a GPU; whole models are timed in rounds of fresh sessions, each keeping its
+// median round. Synthetic events and sessions; no assertion on a time.
 import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { calibrationPrefix, interquartileMean, producerPrefix, kernelSamples, kernelSumMs, minCpuShare, plainNodeMs, randomFeeds, timeKernels, timeModelsAlternating, timeSession, withCalibrationChain, type NodeSamples, type ProfileEvent } from '../../../engine/hardware/timeSession';
+import { calibrationPrefix, interquartileMean, producerPrefix, kernelSamples, kernelSumMs, minCpuShare, plainNodeMs, randomFeeds, timeKernels, medianOfRounds, timeModelsInRounds, timeSession, withCalibrationChain, type NodeSamples, type ProfileEvent } from '../../../engine/hardware/timeSession';
 import { encodeOnnx } from '../../../engine/onnx/writeOnnx';
 import { lightTiming, twinConvModel } from './hardwareSupport';
 
@@ -163,16 +167,58 @@ describe('timeSession windows', function () {
 });
 
 
-describe('timeModelsAlternating', function () {
+describe('timeModelsInRounds', function () {
   it('times each model once per round and gives one median per model; a cancel stops it between timings', async function () {
     const bytes = encodeOnnx(twinConvModel());
     const inputs = [{ name: 'x', dims: [1, 8, 8, 8] }];
-    const times = await timeModelsAlternating([bytes, bytes], inputs, lightTiming, 2);
+    const times = await timeModelsInRounds([bytes, bytes], inputs, lightTiming, 2);
     assert.equal(times.length, 2);
     for (const t of times) assert.ok(Number.isFinite(t) && t > 0, `time ${t}`);
     let checks = 0;
     const cancel = { cancelled: false, throwIfCancelled: () => { if (++checks > 3) throw new Error('cancelled'); } };
-    await assert.rejects(timeModelsAlternating([bytes, bytes], inputs, lightTiming, 5, cancel), /cancelled/);
+    await assert.rejects(timeModelsInRounds([bytes, bytes], inputs, lightTiming, 5, cancel), /cancelled/);
     assert.equal(checks, 4, 'checked before every timing, stopped at the fourth');
+  });
+
+  it('opens a fresh session of each model, given as bytes or as a file, in every round', async function () {
+    const bytes = encodeOnnx(twinConvModel());
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'haloc-rounds-')), 'twin.onnx');
+    fs.writeFileSync(file, bytes);
+    const create = ort.InferenceSession.create; // the class timeSession's sessions come from
+    const opened: unknown[] = [];
+    ort.InferenceSession.create = ((...args: Parameters<typeof create>) => {
+      opened.push(typeof args[0] === 'string' ? 'file' : 'bytes');
+      return create(...args);
+    }) as typeof create;
+    try {
+      const times = await timeModelsInRounds([file, bytes], [{ name: 'x', dims: [1, 8, 8, 8] }], lightTiming, 3);
+      assert.equal(times.length, 2);
+      assert.deepEqual(opened, ['file', 'bytes', 'file', 'bytes', 'file', 'bytes']);
+    } finally {
+      ort.InferenceSession.create = create;
+      fs.rmSync(path.dirname(file), { recursive: true, force: true });
+    }
+  });
+});
+
+describe('medianOfRounds', function () {
+  it('runs every timing once a round, interleaved, and keeps each one\'s median result with its CPU share', async function () {
+    const calls: string[] = [];
+    const series = (name: string, values: [number, number][]) => async () => {
+      calls.push(name);
+      const [ms, cpuShare] = values.shift() ?? [NaN, NaN];
+      return { ms, cpuShare };
+    };
+    const median = await medianOfRounds(3, [series('a', [[5, 1], [3, 0.4], [4, 0.8]]), series('b', [[2, 0.9], [9, 1], [7, 0.7]])]);
+    assert.deepEqual(median, [{ ms: 4, cpuShare: 0.8 }, { ms: 7, cpuShare: 0.7 }]);
+    assert.deepEqual(calls, ['a', 'b', 'a', 'b', 'a', 'b']);
+  });
+
+  it('of an even count the lower middle one; at least one round; no timings gives no results', async function () {
+    let calls = 0;
+    assert.deepEqual(await medianOfRounds(4, [async () => ({ ms: [8, 2, 6, 4][calls++] ?? NaN, cpuShare: 1 })]), [{ ms: 4, cpuShare: 1 }]);
+    calls = 0;
+    assert.deepEqual(await medianOfRounds(0, [async () => ({ ms: ++calls, cpuShare: 1 })]), [{ ms: 1, cpuShare: 1 }]);
+    assert.deepEqual(await medianOfRounds(2, []), []);
   });
 });

@@ -1,13 +1,15 @@
 // The whole-model check on a tiny model: the untouched part (the model without its compressible
 // layers) loads and runs in onnxruntime-node with its own inputs fed and keeps no compressible layer;
 // checkLatency gives finite, positive predicted / measured times and a finite error, for the original
-// and for a compressed model. No bound on the error and no timing assertion (shared 2-core machine).
-// medianOfRounds runs the timings in turn, round after round, and keeps each one's median.
+// and for a compressed model, each also from its layers' entries timed again in the check's rounds,
+// and the table's drift against those. No bound on the error and no timing assertion (shared 2-core
+// machine). renderCheck shows every figure; driftNote warns beyond 10% of drift.
 import * as assert from 'node:assert/strict';
 import type * as Ort from 'onnxruntime-node';
 import { analyzeModel } from '../../../engine/graph/analyzeModel';
 import { buildLatencyTable, type TableBuild } from '../../../engine/hardware/buildLatencyTable';
-import { checkLatency, medianOfRounds, type LatencyComparison } from '../../../engine/hardware/latencyCheck';
+import { driftNote, renderCheck } from '../../../engine/cli/profileCommand';
+import { checkLatency, type LatencyCheck, type LatencyComparison } from '../../../engine/hardware/latencyCheck';
 import { randomFeeds, type TimedInput } from '../../../engine/hardware/timeSession';
 import { untouchedPart } from '../../../engine/hardware/untouchedPart';
 import { float32Tensor, GraphBuilder } from '../../../engine/onnx/graphBuilder';
@@ -33,6 +35,16 @@ function assertComparison(c: LatencyComparison | undefined, what: string): void 
   assert.ok(Number.isFinite(c.measuredMs) && c.measuredMs > 0, `${what}: measuredMs ${c.measuredMs}`);
   assert.ok(Number.isFinite(c.errorPct), `${what}: errorPct ${c.errorPct}`);
   assert.ok(Math.abs(c.errorPct - (100 * (c.predictedMs - c.measuredMs)) / c.measuredMs) < 1e-9, `${what}: errorPct = 100 (predicted - measured) / measured`);
+  assert.ok(Number.isFinite(c.retimed.predictedMs) && c.retimed.predictedMs > 0, `${what}: retimed predictedMs ${c.retimed.predictedMs}`);
+  assert.ok(Math.abs(c.retimed.errorPct - (100 * (c.retimed.predictedMs - c.measuredMs)) / c.measuredMs) < 1e-9, `${what}: retimed errorPct against the same measurement`);
+}
+
+/** The table's drift as the check defines it: its layers' part of the predictions against the same part timed now, over every comparison. */
+function expectedDriftPct(check: LatencyCheck): number {
+  const comparisons = [check.original, ...(check.compressed ? [check.compressed] : [])];
+  const table = comparisons.reduce((sum, c) => sum + c.predictedMs - check.untouchedMs, 0);
+  const now = comparisons.reduce((sum, c) => sum + c.retimed.predictedMs - check.untouchedMs, 0);
+  return (100 * (table - now)) / now;
 }
 
 describe('untouchedPart', function () {
@@ -110,6 +122,7 @@ describe('checkLatency', function () {
     // predicted = untouched part + every layer's original entry (twins counted twice).
     const layersMs = ['conv1', 'conv2', 'fc'].reduce((sum, name) => sum + (built.table.layers[built.layerKeys[name] ?? '']?.originalMs ?? NaN), 0);
     assert.ok(Math.abs(check.original.predictedMs - (check.untouchedMs + layersMs)) < 1e-9, 'predicted = untouched + the layers\' entries');
+    assert.ok(Math.abs(check.tableDriftPct - expectedDriftPct(check)) < 1e-9, `drift ${check.tableDriftPct}`);
   });
 
   it('with ranks: the compressed model is predicted from the rank entries and measured', async function () {
@@ -120,6 +133,7 @@ describe('checkLatency', function () {
     const at = (name: string, rank: number): number => entry(name)?.ranks.find((r) => r.rank >= rank)?.ms ?? NaN;
     const expected = check.untouchedMs + at('conv1', 4) + (entry('conv2')?.originalMs ?? NaN) + at('fc', 8);
     assert.ok(Math.abs((check.compressed?.predictedMs ?? NaN) - expected) < 1e-9, `compressed predicted ${check.compressed?.predictedMs} = ${expected}`);
+    assert.ok(Math.abs(check.tableDriftPct - expectedDriftPct(check)) < 1e-9, `drift over both models ${check.tableDriftPct}`);
   });
 
   it('a batch of 2 (symbolic batch dimension) is fed and reported', async function () {
@@ -132,24 +146,27 @@ describe('checkLatency', function () {
   });
 });
 
-describe('medianOfRounds', function () {
-  it('runs every timing once a round, interleaved, and keeps each one\'s median result with its CPU share', async function () {
-    const calls: string[] = [];
-    const series = (name: string, values: [number, number][]) => async () => {
-      calls.push(name);
-      const [ms, cpuShare] = values.shift() ?? [NaN, NaN];
-      return { ms, cpuShare };
-    };
-    const median = await medianOfRounds(3, [series('a', [[5, 1], [3, 0.4], [4, 0.8]]), series('b', [[2, 0.9], [9, 1], [7, 0.7]])]);
-    assert.deepEqual(median, [{ ms: 4, cpuShare: 0.8 }, { ms: 7, cpuShare: 0.7 }]);
-    assert.deepEqual(calls, ['a', 'b', 'a', 'b', 'a', 'b']);
+describe('renderCheck and driftNote', function () {
+  const comparison = (predictedMs: number, measuredMs: number, retimedMs: number): LatencyComparison => ({
+    predictedMs, measuredMs, errorPct: (100 * (predictedMs - measuredMs)) / measuredMs,
+    retimed: { predictedMs: retimedMs, errorPct: (100 * (retimedMs - measuredMs)) / measuredMs },
   });
 
-  it('of an even count the lower middle one; at least one round; no timings gives no results', async function () {
-    let calls = 0;
-    assert.deepEqual(await medianOfRounds(4, [async () => ({ ms: [8, 2, 6, 4][calls++] ?? NaN, cpuShare: 1 })]), [{ ms: 4, cpuShare: 1 }]);
-    calls = 0;
-    assert.deepEqual(await medianOfRounds(0, [async () => ({ ms: ++calls, cpuShare: 1 })]), [{ ms: 1, cpuShare: 1 }]);
-    assert.deepEqual(await medianOfRounds(2, []), []);
+  it('shows measured, both predictions with their errors, and the table\'s drift', function () {
+    const text = renderCheck({ original: comparison(11, 10, 10.2), compressed: comparison(9, 10, 9.5), untouchedMs: 1.5, batch: 32, tableDriftPct: 6.25, cpuShare: 1 });
+    const lines = text.split('\n');
+    assert.match(lines[0] ?? '', /^batch 32: .*untouched part \(1\.500 ms\)/);
+    assert.match(text, /measured ms +predicted ms \(table\) +error +predicted ms \(entries now\) +error/);
+    assert.match(text, /original +10\.000 +11\.000 +\+10\.0% +10\.200 +\+2\.0%/);
+    assert.match(text, /compressed +10\.000 +9\.000 +-10\.0% +9\.500 +-5\.0%/);
+    assert.match(lines.at(-1) ?? '', /entries timed now: \+6\.3%$/);
+  });
+
+  it('warns beyond 10% of drift, either way, and names the cache file to delete', function () {
+    assert.equal(driftNote(9.9, '/c/t.json'), null);
+    assert.equal(driftNote(-10, '/c/t.json'), null);
+    assert.equal(driftNote(NaN, null), null);
+    assert.match(driftNote(12.4, '/c/t.json') ?? '', /ran the layers 12% slower than now.*delete \/c\/t\.json$/);
+    assert.match(driftNote(-15, null) ?? '', /15% faster than now: its predictions are off by about as much[^;]*$/);
   });
 });
