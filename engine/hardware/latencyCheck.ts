@@ -71,8 +71,9 @@ export async function checkLatency(model: OnnxModel, analysis: ModelAnalysis, ta
     ...(compressedBytes ? [() => wall(compressedBytes)] : []),
     ...[...entries.values()].map((bench) => () => timeEntry(bench.bytes, bench.inputs, timing)),
   ]);
-  const [untouchedKernelMs = 0, originalMs = 0, compressedMs = 0] = kept.map((t) => t.ms);
-  const retimedMs = new Map([...entries.keys()].map((id, i) => [id, kept[kept.length - entries.size + i]?.ms ?? NaN]));
+  const wholeTimings = compressedBytes ? 3 : 2; // the untouched part and the models, then the entries
+  const [untouchedKernelMs = 0, originalMs = 0, compressedMs = 0] = kept.slice(0, wholeTimings).map((t) => t.ms);
+  const retimedMs = new Map([...entries.keys()].map((id, i) => [id, kept[wholeTimings + i]?.ms ?? NaN]));
   const cpuShare = Math.min(...kept.map((t) => t.cpuShare));
   // The untouched part's own compute, plus one run's fixed cost (the table's call overhead).
   const untouchedMs = untouchedKernelMs + table.callOverheadMs;
