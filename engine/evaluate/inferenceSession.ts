@@ -19,12 +19,16 @@ export function quietSessionOptions(threads: number, optimization: 'all' | 'exte
   };
 }
 
+/** A session of a model file or ONNX bytes with the given options (onnxruntime's create has one overload for each). */
+export async function createSession(model: string | Uint8Array, options: Ort.InferenceSession.SessionOptions): Promise<Ort.InferenceSession> {
+  const ort = await import('onnxruntime-node');
+  return typeof model === 'string' ? ort.InferenceSession.create(model, options) : ort.InferenceSession.create(model, options);
+}
+
 /** Creates a session from a model file or ONNX bytes; `what` names the model in the error message. */
 export async function openInferenceSession(model: string | Uint8Array, what: string, threads = os.availableParallelism(), options: { readonly memoryArena?: boolean } = {}): Promise<Ort.InferenceSession> {
-  const ort = await import('onnxruntime-node');
-  const settings = quietSessionOptions(threads, 'all', options.memoryArena ?? true);
   try {
-    return typeof model === 'string' ? await ort.InferenceSession.create(model, settings) : await ort.InferenceSession.create(model, settings);
+    return await createSession(model, quietSessionOptions(threads, 'all', options.memoryArena ?? true));
   } catch (error) {
     throw new HalocError('UNSUPPORTED', `onnxruntime cannot load ${what}: ${errorMessage(error)}`);
   }

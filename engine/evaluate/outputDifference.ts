@@ -5,6 +5,7 @@ import { errorMessage, HalocError } from '../errors';
 import type { GraphInput } from '../graph/inferShapes';
 import { DataType } from '../onnx/dataType';
 import { seededNormal } from '../random';
+import { createSession } from './inferenceSession';
 
 /** How much a rewrite changed a model's outputs. */
 export interface OutputDifference {
@@ -46,7 +47,7 @@ export async function outputDifference(originalBytes: Uint8Array | string, rewri
       await session.release();
     }
   };
-  const expected = await outputsOf(typeof originalBytes === 'string' ? await ort.InferenceSession.create(originalBytes, { logSeverityLevel: 4 }) : await ort.InferenceSession.create(originalBytes, { logSeverityLevel: 4 }));
+  const expected = await outputsOf(await createSession(originalBytes, { logSeverityLevel: 4 }));
   let rewritten: Awaited<ReturnType<typeof ort.InferenceSession.create>>;
   try {
     rewritten = await ort.InferenceSession.create(rewrittenBytes, { logSeverityLevel: 4 });

@@ -22,7 +22,7 @@ import { encodeOnnx, inlineExternalData } from '../onnx/writeOnnx';
 import { layerBenchModels, randomFactors, type LayerBenchModels } from './layerBenchModels';
 import { timeEntry } from './buildLatencyTable';
 import { latencyAtRank, type LatencyTable } from './latencyTable';
-import { medianOfRounds, timeKernels, timeModel, wholeModelRounds, type SharedTiming, type TimedInput, type TimingSettings } from './timeSession';
+import { medianOfRounds, timeKernels, wholeModelRounds, wholeModelTiming, type SharedTiming, type TimedInput, type TimingSettings } from './timeSession';
 import { layerMark, untouchedInContext } from './untouchedInContext';
 import { untouchedPart } from './untouchedPart';
 
@@ -60,11 +60,8 @@ export async function checkLatency(model: OnnxModel, analysis: ModelAnalysis, ta
   const compressedRanks = ranks ? (name: string): LayerRank => ranks[name] ?? 'keep' : undefined;
   const settings = compressedRanks ? [keepAll, compressedRanks] : [keepAll];
   const entries = entryBenchModels(model, layers, layerKeys, settings);
-  const wall = async (bytes: Uint8Array): Promise<SharedTiming> => {
-    // windows of at least 200 ms: this machine's speed drifts by 10-30% within seconds, and a short window caught one moment
-    const timed = await timeModel(bytes, inputs, { ...timing, minTotalMs: Math.max(timing.minTotalMs ?? 0, 200) });
-    return { ms: timed.medianMs, cpuShare: timed.cpuShare };
-  };
+  // windows of at least 200 ms: this machine's speed drifts by 10-30% within seconds, and a short window caught one moment
+  const wall = (bytes: Uint8Array): Promise<SharedTiming> => wholeModelTiming(bytes, inputs, { ...timing, minTotalMs: Math.max(timing.minTotalMs ?? 0, 200) });
   const kept = await medianOfRounds(rounds, [
     () => untouchedKernelTiming(model, layers, inputs, timing, inContext),
     () => wall(originalBytes),

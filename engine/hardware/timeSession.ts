@@ -17,6 +17,7 @@ import { DataType } from '../onnx/dataType';
 import { GraphBuilder, valueInfo } from '../onnx/graphBuilder';
 import { onnx } from '../onnx/proto';
 import { encodeOnnx } from '../onnx/writeOnnx';
+import { createSession } from '../evaluate/inferenceSession';
 import type { ExecutionProvider } from './deviceFingerprint';
 import { lowerMedian } from './lowerMedian';
 
@@ -108,7 +109,7 @@ export function randomFeeds(inputs: readonly TimedInput[], seed = 7): Record<str
 
 /** Times one model given as ONNX bytes or a file, in a session of its own. */
 export async function timeModel(model: Uint8Array | string, inputs: readonly TimedInput[], settings: TimingSettings): Promise<Timing> {
-  const session = typeof model === 'string' ? await loadOrt().InferenceSession.create(model, timingSessionOptions(settings)) : await loadOrt().InferenceSession.create(model, timingSessionOptions(settings));
+  const session = await createSession(model, timingSessionOptions(settings));
   try {
     return await timeSession(session, randomFeeds(inputs), settings);
   } finally {
@@ -138,12 +139,17 @@ export const wholeModelRounds = 9;
  * with its original this way, never with a time taken minutes earlier.
  */
 export async function timeModelsInRounds(models: readonly (Uint8Array | string)[], inputs: readonly TimedInput[], settings: TimingSettings, rounds = wholeModelRounds, cancel: CancelSignal = neverCancelled): Promise<number[]> {
-  const timings = models.map((model) => async (): Promise<SharedTiming> => {
+  const timings = models.map((model) => () => {
     cancel.throwIfCancelled();
-    const timed = await timeModel(model, inputs, settings);
-    return { ms: timed.medianMs, cpuShare: timed.cpuShare };
+    return wholeModelTiming(model, inputs, settings);
   });
   return (await medianOfRounds(rounds, timings)).map((t) => t.ms);
+}
+
+/** One round of a whole model: timeModel's median and CPU share. */
+export async function wholeModelTiming(model: Uint8Array | string, inputs: readonly TimedInput[], settings: TimingSettings): Promise<SharedTiming> {
+  const timed = await timeModel(model, inputs, settings);
+  return { ms: timed.medianMs, cpuShare: timed.cpuShare };
 }
 
 /** Runs every timing once per round (at least one), in turn, and keeps each one's median result (the lower middle one of an even count) with that result's CPU share. */

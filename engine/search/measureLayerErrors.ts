@@ -5,7 +5,7 @@
 import * as os from 'node:os';
 import type * as Ort from 'onnxruntime-node';
 import { neverCancelled, type CancelSignal } from '../cancellation';
-import { batches, type Batch } from '../data/batches';
+import { batches } from '../data/batches';
 import { imagesShape, type ImageDataset } from '../data/imageSet';
 import { HalocError } from '../errors';
 import type { LayerFactors } from '../factorize/layerFactors';
@@ -108,7 +108,6 @@ async function measureGroup(model: OnnxModel, jobs: readonly ErrorJob[], dataset
   const ort = await import('onnxruntime-node');
   const imageDims = imagesShape(dataset, 1).slice(1);
   const accumulators = jobs.map((job) => new ErrorSums(job));
-  const imageBatches = (): Iterable<Batch> => batches(dataset, { batchSize, indices, dropLast: fixed !== undefined && fixed > 1, cancel });
   const measure = async (j: number, session: FedSession, tapped: TappedBatch, size: number): Promise<void> => {
     const job = jobs[j]!;
     cancel.throwIfCancelled();
@@ -119,18 +118,25 @@ async function measureGroup(model: OnnxModel, jobs: readonly ErrorJob[], dataset
     for (const [x, y] of imageSlices(ort, [input, output], size, perRun)) accumulators[j]?.add(await session.run({ x: x!, y: y! }));
   };
   let images = 0;
-  if (tappedPerImage * indices.length <= tapBytes) {
-    const stored: { readonly tapped: TappedBatch; readonly size: number }[] = [];
+  /** Runs the calibration tap over every batch (its session released after), handing each batch's activations to `use`. */
+  const tapEach = async (use: (tapped: TappedBatch, size: number) => Promise<void>): Promise<void> => {
     const tap = await openActivationTap(model, jobs.map((j) => j.layer), threads);
     try {
-      for (const batch of imageBatches()) {
-        stored.push({ tapped: await tap.run(batch.images, batch.size, imageDims), size: batch.size });
+      for (const batch of batches(dataset, { batchSize, indices, dropLast: fixed !== undefined && fixed > 1, cancel })) {
+        const tapped = await tap.run(batch.images, batch.size, imageDims);
         images += batch.size;
-        progress((0.5 * images) / indices.length);
+        await use(tapped, batch.size);
       }
     } finally {
       await tap.release();
     }
+  };
+  if (tappedPerImage * indices.length <= tapBytes) {
+    const stored: { readonly tapped: TappedBatch; readonly size: number }[] = [];
+    await tapEach(async (tapped, size) => {
+      stored.push({ tapped, size });
+      progress((0.5 * images) / indices.length);
+    });
     for (const [j, job] of jobs.entries()) {
       cancel.throwIfCancelled();
       const session = await openErrorSession(model, job, await job.factors(), threads);
@@ -142,22 +148,18 @@ async function measureGroup(model: OnnxModel, jobs: readonly ErrorJob[], dataset
       progress(0.5 + (0.5 * (j + 1)) / jobs.length);
     }
   } else {
-    const tap = await openActivationTap(model, jobs.map((j) => j.layer), threads);
     const sessions: FedSession[] = [];
     try {
       for (const job of jobs) {
         cancel.throwIfCancelled();
         sessions.push(await openErrorSession(model, job, await job.factors(), threads));
       }
-      for (const batch of imageBatches()) {
-        const tapped = await tap.run(batch.images, batch.size, imageDims);
-        for (const [j, session] of sessions.entries()) await measure(j, session, tapped, batch.size);
-        images += batch.size;
+      await tapEach(async (tapped, size) => {
+        for (const [j, session] of sessions.entries()) await measure(j, session, tapped, size);
         progress(images / indices.length);
-      }
+      });
     } finally {
       for (const session of sessions) await session.release();
-      await tap.release();
     }
   }
   if (images === 0) throw new HalocError('BAD_ARGUMENT', `no calibration images to measure layer errors on (the model takes batches of ${batchSize})`);
