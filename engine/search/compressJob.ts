@@ -14,7 +14,7 @@ import { filesBytes } from '../io/fileBytes';
 import { checkMemoryLimit, defaultMemoryLimitMb } from '../io/memoryLimit';
 import { externalDataFiles } from '../onnx/externalData';
 import { decodeOnnxModel, readOnnxModel, type OnnxModel } from '../onnx/onnxModel';
-import { encodeOnnx, inlineExternalData, writeOnnxFile } from '../onnx/writeOnnx';
+import { writeOnnxFile } from '../onnx/writeOnnx';
 import type { NamedSet } from './fastSearch';
 import { buildFastPoint, readHalocPoint, type BuiltPoint, type PointSpec } from './pointBuild';
 import { calibrationAndTest, dataFreeSplit, trainAndTest } from './searchData';
@@ -91,7 +91,7 @@ export async function runCompressJob(request: CompressJobRequest, cancel: Cancel
   let top1: CompressJobReport['top1'] = null;
   if (test) {
     progress(`measuring top-1 on ${test.indices.length} labelled images`, 0.8);
-    const before = await evaluateAccuracy(encodeOnnx(inlineExternalData(model.proto, model.constants)), test.dataset, { indices: test.indices, cancel });
+    const before = await evaluateAccuracy(model.filePath, test.dataset, { indices: test.indices, cancel }); // from its file, as it is timed: no encoded copy
     const after = await evaluateAccuracy(built.bytes, test.dataset, { indices: test.indices, cancel });
     top1 = { before: before.top1, after: after.top1, images: after.images, kind: 'measured', how: `on ${after.images} images: ${test.source}` };
   }
